@@ -1,0 +1,269 @@
+"""Every setting bizsql reads, in one pydantic-settings class with embedded-mode defaults."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SECRET_FILE = "instance-secret"
+
+
+class Settings(BaseSettings):
+    """bizsql configuration. Unset server URLs mean "start an embedded server for me"."""
+
+    model_config = SettingsConfigDict(env_prefix="BIZSQL_", extra="ignore", populate_by_name=True)
+
+    postgres_url: str | None = Field(
+        None,
+        description="Superuser DSN of the PostgreSQL server that holds the business databases; "
+        "it creates and introspects them. Unset: start embedded pgserver.",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL for conversation cache and rate limits. Unset: start embedded Valkey."
+    )
+    mongo_url: str | None = Field(
+        None,
+        description="MongoDB URL for users, business configs, conversations and audit logs. "
+        "Unset: start embedded SecantusDB.",
+    )
+    mongo_db: str = Field("bizsql", description="MongoDB database name.")
+    data_dir: Path = Field(
+        Path(".bizsql"), description="Where embedded servers, FAISS indexes and instance secrets live."
+    )
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="HMAC key for JWTs. Unset: a random key is created once under the data directory.",
+    )
+    role_secret: SecretStr | None = Field(
+        None,
+        description="Key from which business database role passwords are derived. "
+        "Unset: the instance secret under the data directory.",
+    )
+    demo_password: SecretStr = Field(
+        SecretStr("demo-pass-123"), description="Password of the seeded demo users."
+    )
+    llm_model: str = Field("mistral-small-latest", description="Mistral chat model name.")
+    mistral_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("MISTRAL_API_KEY", "BIZSQL_MISTRAL_API_KEY"),
+        description="Mistral API key. Unset: only verified queries are answered.",
+    )
+    mistral_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("MISTRAL_BASE_URL", "BIZSQL_MISTRAL_BASE_URL"),
+        description="Mistral API endpoint, e.g. a local stub for tests.",
+    )
+    host: str = Field("127.0.0.1", description="Address `bizsql serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `bizsql serve` listens on.")
+    log_level: str = Field("INFO", description="Log level.")
+    access_token_minutes: int = Field(120, ge=1, description="Lifetime of access tokens, in minutes.")
+    refresh_token_days: int = Field(7, ge=1, description="Lifetime of refresh tokens, in days.")
+    conversation_ttl_seconds: int = Field(
+        3600, ge=1, description="TTL of the Redis copy of conversation checkpoints."
+    )
+    context_messages: int = Field(20, ge=1, description="Messages of history given to the LLM.")
+    classify_messages: int = Field(4, ge=0, description="Messages of history used for classification.")
+
+    # --- conversation memory (issue 4): the Redis + MongoDB checkpointer's fault handling -------------
+    memory_redis_timeout_ms: int = Field(
+        500,
+        ge=50,
+        description="Checkpointer's Redis connect and socket timeout: a Redis that stops answering costs "
+        "this long once, then the checkpointer goes on against MongoDB.",
+    )
+    memory_mongo_timeout_ms: int = Field(
+        500,
+        ge=50,
+        description="Checkpointer's MongoDB server-selection and connect timeout: a stopped MongoDB costs "
+        "this long once, then writes wait in Redis.",
+    )
+    memory_mongo_socket_timeout_ms: int = Field(
+        5000,
+        ge=100,
+        description="Checkpointer's MongoDB socket timeout: how long one query may take on a server that "
+        "accepted it (a hung server).",
+    )
+    memory_retry_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="After a store fails, the checkpointer skips it this long before trying it again.",
+    )
+    memory_flush_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often the server flushes checkpoints held in Redis (while MongoDB was down) to "
+        "MongoDB.",
+    )
+    memory_key_prefix: str = Field("bizsql:ckpt", description="Prefix of the checkpointer's Redis keys.")
+
+    # --- graph workflow (issue 6): retrieval, verified queries, SQL retries, LLM calls ---------------
+    verified_similarity_threshold: float = Field(
+        0.9,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity above which a question is answered by a verified query's SQL, "
+        "with no LLM call.",
+    )
+    verified_examples: int = Field(
+        3, ge=0, description="Most similar verified queries shown to the LLM as examples."
+    )
+    retrieval_top_k: int = Field(5, ge=1, description="Tables retrieved from the schema index per question.")
+    retrieval_bridge_tables: int = Field(
+        3, ge=0, description="Most tables added because they join the retrieved ones through foreign keys."
+    )
+    schema_fingerprint_ttl_seconds: float = Field(
+        5.0,
+        ge=0.0,
+        description="How long a business's schema fingerprint is trusted before it is read again "
+        "(a changed fingerprint rebuilds the index).",
+    )
+    business_config_ttl_seconds: float = Field(
+        10.0, ge=0.0, description="How long a business config read from MongoDB is reused by the graph."
+    )
+    max_sql_retries: int = Field(
+        2,
+        ge=0,
+        description="Times a database error sends the SQL back to the LLM to fix, after the first try.",
+    )
+    summary_rows: int = Field(
+        20, ge=0, description="Result rows shown to the LLM to write the summary (none in privacy mode)."
+    )
+    llm_timeout_seconds: int = Field(60, ge=1, description="Timeout of one LLM request.")
+    llm_attempts: int = Field(
+        3, ge=1, description="Tries per LLM call (with exponential backoff) before LlmUnavailable."
+    )
+    llm_temperature: float = Field(0.0, ge=0.0, le=1.0, description="Sampling temperature of the LLM.")
+    mcp_url: str | None = Field(
+        None,
+        description="Streamable-HTTP URL of a running `bizsql mcp` server; set, the graph executes SQL "
+        "through it instead of in-process.",
+    )
+
+    # --- secure SQL (issue 5): executor pools, connection retries, audit ------------------------------
+    sql_pool_max_size: int = Field(
+        4, ge=1, description="Most connections per business and role in the SQL executor's pools."
+    )
+    sql_pool_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long a query waits for a free pooled connection before it fails."
+    )
+    sql_connect_attempts: int = Field(
+        3, ge=1, description="Tries (with backoff) when a business database connection fails or breaks."
+    )
+    audit_reads: bool = Field(
+        False,
+        description="Also record every read in MongoDB audit_logs (writes and refused non-reads always are).",
+    )
+
+    # --- service (issue 7): rate limits, request limits, CORS and headers, conversations paging ----------
+    login_rate_per_minute_ip: int = Field(
+        5, ge=1, description="Login attempts allowed per client IP per minute (moving window, in Redis)."
+    )
+    login_rate_per_minute_user: int = Field(
+        5, ge=1, description="Login attempts allowed per username per minute (moving window, in Redis)."
+    )
+    chat_rate_per_minute: int = Field(
+        30,
+        ge=1,
+        description="Chat turns allowed per user per minute; a business config's chat_rate_per_minute "
+        "overrides it for that business.",
+    )
+    message_max_chars: int = Field(
+        4000, ge=1, le=32000, description="Longest chat message accepted, in characters."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed by CORS, comma-separated (e.g. https://app.example.com). Empty: none.",
+    )
+    security_headers: bool = Field(
+        True, description="Send nosniff, frame-deny, referrer and no-store headers on every response."
+    )
+    hsts_seconds: int = Field(
+        0, ge=0, description="Strict-Transport-Security max-age; set it only behind HTTPS. 0: not sent."
+    )
+    redis_fail_open: bool = Field(
+        True,
+        description="With Redis down, accept valid access tokens without the revocation check and skip "
+        "chat rate limits and token budgets, so chats go on from MongoDB. Login and refresh always "
+        "need Redis.",
+    )
+    conversations_page_size: int = Field(
+        20, ge=1, le=100, description="Threads per page of GET /conversations when none is asked for."
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        """Accept a comma-separated string from the environment as well as a JSON list."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    def secret_values(self) -> tuple[str, str]:
+        """The JWT and role secrets, falling back to one random instance secret kept on disk."""
+        fallback: str | None = None
+        values = []
+        for configured in (self.jwt_secret, self.role_secret):
+            if configured is not None:
+                values.append(configured.get_secret_value())
+                continue
+            fallback = fallback or instance_secret(self.data_dir)
+            values.append(fallback)
+        return values[0], values[1]
+
+    def described(self) -> list[tuple[str, str, str]]:
+        """(env var, value with secrets masked, description) for `bizsql config`."""
+        rows = []
+        for name, info in type(self).model_fields.items():
+            value: Any = getattr(self, name)
+            env = _env_name(name, info.validation_alias)
+            if isinstance(value, SecretStr):
+                shown = "********"
+            elif name.endswith("_url") and value:
+                shown = mask_url(str(value))
+            else:
+                shown = "(unset)" if value is None else str(value)
+            rows.append((env, shown, info.description or ""))
+        return rows
+
+
+def _env_name(name: str, alias: Any) -> str:
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"BIZSQL_{name.upper()}"
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a DSN so it can be printed or logged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user, has_password, _ = creds.partition(":")
+    return f"{scheme}://{user}{':****' if has_password else ''}@{host}"
+
+
+def instance_secret(data_dir: Path) -> str:
+    """A random key created once per data directory, so restarts keep tokens and role passwords valid."""
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
