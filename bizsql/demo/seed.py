@@ -26,6 +26,7 @@ from bizsql.stores.postgres import role_password
 
 SEED_MARKER = "bizsql demo data v1"
 ROW_REPORT_EVERY = 5000
+TEMP_FILE_LIMIT = "256MB"  # generate_series in FROM spills every row to disk before the row cap applies
 DEMO_USERS: tuple[dict[str, str], ...] = (
     {"username": "admin", "role": "admin", "business_id": "all"},
     {"username": "alice", "role": "analyst", "business_id": "acme_retail"},
@@ -150,10 +151,10 @@ def restrict_database(admin: psycopg.Connection[Any], business: DemoBusiness) ->
     admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, roles))
     for role in _roles(business):
         admin.execute(sql.SQL("ALTER ROLE {} SET search_path = public").format(sql.Identifier(role)))
+    reader = sql.Identifier(reader_role(business.business_id))
+    admin.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(reader))
     admin.execute(
-        sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(
-            sql.Identifier(reader_role(business.business_id))
-        )
+        sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(reader, sql.Literal(TEMP_FILE_LIMIT))
     )
 
 
@@ -231,6 +232,7 @@ def grant_privileges(conn: psycopg.Connection[Any], business: DemoBusiness) -> N
     """SELECT for the reader; the writer also gets INSERT/UPDATE/DELETE on its few tables only."""
     reader = sql.Identifier(reader_role(business.business_id))
     conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    revoke_large_object_functions(conn)
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(reader))
     conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(reader))
     conn.execute(
@@ -244,6 +246,17 @@ def grant_privileges(conn: psycopg.Connection[Any], business: DemoBusiness) -> N
     conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(writer))
     conn.execute(sql.SQL("GRANT INSERT, UPDATE, DELETE ON {} TO {}").format(tables, writer))
     conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(writer))
+
+
+def revoke_large_object_functions(conn: psycopg.Connection[Any]) -> None:
+    """Large objects outlive a read-only transaction (lo_create works there), so PUBLIC loses lo_*."""
+    functions = conn.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p "
+        "WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname LIKE 'lo\\_%' "
+        "AND has_function_privilege('public', p.oid, 'EXECUTE')"
+    ).fetchall()
+    for (signature,) in functions:
+        conn.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(sql.SQL(signature)))
 
 
 def business_config(business: DemoBusiness) -> Document:

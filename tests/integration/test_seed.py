@@ -68,6 +68,14 @@ def test_reader_role_cannot_create_table(seeded: Settings) -> None:
         conn.execute("CREATE TABLE stolen (id int)")
 
 
+def test_reader_role_cannot_create_large_objects_that_outlive_its_transaction(seeded: Settings) -> None:
+    with (
+        connect_as(seeded, "acme_retail", reader_role("acme_retail")) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("SELECT lo_create(0)")
+
+
 def test_reader_role_cannot_connect_to_another_business(seeded: Settings) -> None:
     with pytest.raises(psycopg.OperationalError, match=r"permission denied|not permitted"):
         connect_as(seeded, "acme_retail", reader_role("acme_retail"), database="city_clinic")
