@@ -1,0 +1,83 @@
+"""The graph of one chat turn: the wiring and the small routing functions, nothing else.
+
+``graph`` (for ``langgraph.json`` and LangServe) compiles without any server running: clients are made on
+first use, from the run's ``Context`` or from settings.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from bizsql.graph.context import Context
+from bizsql.graph.state import InputState, State
+from bizsql.nodes.answer_general import answer_general
+from bizsql.nodes.classify import classify
+from bizsql.nodes.execute import execute
+from bizsql.nodes.generate_sql import generate_sql
+from bizsql.nodes.load_context import load_context
+from bizsql.nodes.match_verified import match_verified
+from bizsql.nodes.persist import persist
+from bizsql.nodes.respond import respond
+from bizsql.nodes.retrieve_schema import retrieve_schema
+from bizsql.nodes.validate import validate
+
+
+def after_match(state: State) -> Literal["validate", "classify", "persist"]:
+    if state.get("answer"):
+        return "persist"
+    return "validate" if state.get("source") == "verified" else "classify"
+
+
+def after_classify(state: State) -> Literal["retrieve_schema", "answer_general", "persist"]:
+    if state.get("answer"):
+        return "persist"  # clarifying question, no business, or no LLM: already answered
+    return "answer_general" if state.get("intent") == "general" else "retrieve_schema"
+
+
+def after_retrieve(state: State) -> Literal["validate", "generate_sql"]:
+    return "validate" if state.get("source") == "verified" else "generate_sql"
+
+
+def after_generate(state: State) -> Literal["validate", "respond"]:
+    return "respond" if state.get("error") else "validate"
+
+
+def after_validate(state: State) -> Literal["execute", "respond"]:
+    return "respond" if state.get("error") else "execute"
+
+
+def build_graph(
+    checkpointer: BaseCheckpointSaver[str] | None = None,
+) -> CompiledStateGraph[State, Context, InputState, State]:
+    """The compiled turn graph. Pass a checkpointer to keep conversations (none: stateless turns)."""
+    builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=State)
+    builder.add_node("load_context", load_context)
+    builder.add_node("match_verified", match_verified)
+    builder.add_node("classify", classify)
+    builder.add_node("answer_general", answer_general)
+    builder.add_node("retrieve_schema", retrieve_schema)
+    builder.add_node("generate_sql", generate_sql)
+    builder.add_node("validate", validate)
+    builder.add_node("execute", execute)  # returns Command: back to generate_sql, or on to respond
+    builder.add_node("respond", respond)
+    builder.add_node("persist", persist)
+
+    builder.add_edge(START, "load_context")
+    builder.add_edge("load_context", "match_verified")
+    builder.add_conditional_edges("match_verified", after_match)
+    builder.add_conditional_edges("classify", after_classify)
+    builder.add_conditional_edges("retrieve_schema", after_retrieve)
+    builder.add_conditional_edges("generate_sql", after_generate)
+    builder.add_conditional_edges("validate", after_validate)
+    builder.add_edge("answer_general", "persist")
+    builder.add_edge("respond", "persist")
+    builder.add_edge("persist", END)
+    return builder.compile(checkpointer=checkpointer, name="bizsql")
+
+
+graph = build_graph()
+"""For ``langgraph.json`` and LangServe: no checkpointer here (langgraph dev brings its own)."""

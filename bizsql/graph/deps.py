@@ -1,0 +1,100 @@
+"""Building the graph's clients from settings: lazily, so importing the graph needs no server.
+
+``build_deps`` wires the real clients (MongoDB for configs and conversations, the executor in-process or
+over MCP, the schema index, the LLM). ``default_deps`` keeps one set per event loop for callers that pass
+none (``langgraph dev``, LangServe), because async clients belong to the loop that made them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from bizsql.config import Settings, get_settings
+from bizsql.graph.context import ConversationLog, Deps, SqlRunner
+from bizsql.llm import LlmBudget, make_llm
+from bizsql.stores.business import BusinessConfig, aload_business_config
+from bizsql.tools.schema_index import SchemaIndex
+from bizsql.tools.schema_source import PgSchemaSource
+
+_DEFAULTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deps] = weakref.WeakKeyDictionary()
+_DEFAULT_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class MongoBusinessConfigs:
+    """Business configs from MongoDB, each reused for a few seconds (a config edit shows up quickly)."""
+
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]], db_name: str, ttl_seconds: float) -> None:
+        self.db = client[db_name]
+        self.ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, BusinessConfig]] = {}
+
+    async def get(self, business_id: str) -> BusinessConfig:
+        hit = self._cache.get(business_id)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        config = await aload_business_config(self.db, business_id)
+        self._cache[business_id] = (time.monotonic(), config)
+        return config
+
+
+def _executor(settings: Settings, mongo: AsyncMongoClient[dict[str, Any]]) -> SqlRunner:
+    """In-process executor by default; the MCP client when ``BIZSQL_MCP_URL`` is set."""
+    if settings.mcp_url:
+        from bizsql.tools.mcp_client import McpSqlRunner
+
+        return McpSqlRunner(settings.mcp_url)
+    from bizsql.tools.executor import MongoAudit, SqlExecutor
+
+    return SqlExecutor(settings, MongoAudit(mongo[settings.mongo_db]))
+
+
+def _conversations(settings: Settings, mongo: AsyncMongoClient[dict[str, Any]]) -> ConversationLog:
+    from bizsql.stores.conversations import ConversationStore
+
+    return ConversationStore(mongo[settings.mongo_db])
+
+
+def build_deps(
+    settings: Settings,
+    *,
+    budget: LlmBudget | None = None,
+    mongo: AsyncMongoClient[dict[str, Any]] | None = None,
+    **overrides: Any,
+) -> Deps:
+    """Real clients from settings (no connection is opened until first use); ``overrides`` replace any."""
+    assert settings.mongo_url, "BIZSQL_MONGO_URL must be resolved (embedded_servers) before the graph runs"
+    closers: list[Any] = []
+    if mongo is None:
+        mongo = AsyncMongoClient(settings.mongo_url, serverSelectionTimeoutMS=5000, tz_aware=True)
+        closers.append(mongo.close)
+    parts: dict[str, Any] = {
+        "settings": settings,
+        "configs": MongoBusinessConfigs(mongo, settings.mongo_db, settings.business_config_ttl_seconds),
+        "schema_index": SchemaIndex(settings, PgSchemaSource(settings)),
+        "llm": make_llm(settings, budget=budget),
+    }
+    if "executor" not in overrides:
+        parts["executor"] = _executor(settings, mongo)
+        if closer := getattr(parts["executor"], "close", None):
+            closers.append(closer)
+    if "conversations" not in overrides:
+        parts["conversations"] = _conversations(settings, mongo)
+    parts.update(overrides)
+    return Deps(**parts, closers=closers)
+
+
+async def default_deps() -> Deps:
+    """One set of clients per event loop, from the process settings (for callers that pass none)."""
+    loop = asyncio.get_running_loop()
+    lock = _DEFAULT_LOCKS.setdefault(loop, asyncio.Lock())
+    async with lock:
+        if loop not in _DEFAULTS:
+            _DEFAULTS[loop] = build_deps(get_settings())
+        return _DEFAULTS[loop]

@@ -1,0 +1,80 @@
+"""What flows between the nodes of one chat turn (typing_extensions.TypedDict, as LangServe and Studio need).
+
+``InputState`` is what a caller sends (the new message). ``State`` adds what the nodes fill in; a turn's
+fields are reset by ``load_context`` so nothing of the previous turn leaks into the next one, while
+``messages`` (the conversation) accumulates through the checkpointer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+Intent = Literal["database", "general", "clarify", "unavailable"]
+Source = Literal["llm", "verified"]
+
+
+class ResultData(TypedDict):
+    """A query result, JSON-safe, as the executor returned it."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    row_count: int
+    truncated: bool
+    kind: str
+    rows_affected: int | None
+    duration_ms: float
+
+
+class TurnError(TypedDict):
+    """Why a turn could not answer with data: ``code`` is stable (errors.py), ``detail`` is for people."""
+
+    code: str
+    detail: str
+
+
+class InputState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class State(InputState, total=False):
+    business_id: str
+    user: str
+    intent: Intent
+    question: str
+    schema_context: str
+    tables: list[str]
+    sql: str
+    confidence: float
+    explanation: str
+    source: Source
+    verified_question: str
+    result: ResultData | None
+    error: TurnError | None
+    attempts: int
+    answer: str
+    chart: dict[str, Any] | None
+    usage: dict[str, int]
+
+
+TURN_DEFAULTS: State = {
+    "intent": "database",
+    "question": "",
+    "schema_context": "",
+    "tables": [],
+    "sql": "",
+    "confidence": 0.0,
+    "explanation": "",
+    "source": "llm",
+    "verified_question": "",
+    "result": None,
+    "error": None,
+    "attempts": 0,
+    "answer": "",
+    "chart": None,
+    "usage": {"input_tokens": 0, "output_tokens": 0, "calls": 0},
+}
+"""A new turn starts from these, so a follow-up never inherits the last turn's SQL, rows or error."""

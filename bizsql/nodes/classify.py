@@ -1,0 +1,99 @@
+"""classify: database, general or clarify, and the question rewritten to stand alone.
+
+The latest message comes first in the prompt and only the last few messages follow, so an unrelated new
+question is judged on its own and not merged with the earlier ones.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from bizsql.errors import LlmUnavailable
+from bizsql.graph.context import Context
+from bizsql.graph.state import State
+from bizsql.llm import NO_LLM_MESSAGE
+from bizsql.nodes._common import Turn, add_usage, answer_message, begin, last_messages, transcript, turn_error
+from bizsql.prompts import classify as prompt
+
+NO_BUSINESS = "Which business should I look at? Choose one, then ask your question again."
+DEFAULT_CLARIFY = "Could you say a bit more precisely what you would like to know?"
+
+
+class Classification(BaseModel):
+    """How to handle the user's latest message."""
+
+    intent: Literal["database", "general", "clarify"] = Field(
+        description="database: needs the business's data; general: needs no data; clarify: too vague."
+    )
+    standalone_question: str = Field(
+        description="The latest message rewritten to stand alone (follow-ups merged with the question they "
+        "continue; new questions copied unchanged)."
+    )
+    clarifying_question: str = Field(
+        default="", description="For intent clarify: one short question to ask the user back."
+    )
+
+
+def unavailable_answer(turn: Turn, reason: str) -> str:
+    """What a user sees when the LLM is missing or down: what still works, concretely."""
+    examples = [q.question for q in (turn.business.verified_queries if turn.business else [])][:5]
+    if not examples:
+        return reason
+    listed = "\n".join(f"- {q}" for q in examples)
+    return f"{reason}\n\nVerified questions I can answer now:\n{listed}"
+
+
+def table_names(turn: Turn) -> str:
+    """Known table names, from the index files only: classifying never touches the database."""
+    if turn.business is None:
+        return "(no business selected)"
+    names = turn.deps.schema_index.known_tables(turn.business.business_id)
+    return ", ".join(names) or "(not indexed yet)"
+
+
+async def classify(
+    state: State,
+    runtime: Runtime[Context],
+    config: Optional[RunnableConfig] = None,  # noqa: UP045 (langgraph injects only this spelling)
+) -> State:
+    turn = await begin(runtime, config)
+    llm = turn.deps.llm
+    if llm is None:
+        answer = unavailable_answer(turn, NO_LLM_MESSAGE)
+        return {"intent": "unavailable", "answer": answer,
+                "error": turn_error(LlmUnavailable(NO_LLM_MESSAGE)),
+                "messages": [answer_message(answer, intent="unavailable")]}  # fmt: skip
+    business = turn.business
+    history = last_messages(state.get("messages", []), turn.deps.settings.classify_messages)
+    messages = [
+        SystemMessage(
+            prompt.SYSTEM.format(
+                business_name=business.name if business else "(none)",
+                business_description=business.description if business else "no business selected",
+                table_list=table_names(turn),
+            )
+        ),
+        HumanMessage(prompt.HUMAN.format(question=state.get("question", ""), history=transcript(history))),
+    ]
+    try:
+        result, usage = await llm.structured(Classification, messages, business_id=turn.business_id)
+    except LlmUnavailable as exc:
+        answer = unavailable_answer(turn, f"I cannot answer that right now: {exc.detail}.")
+        return {"intent": "unavailable", "answer": answer, "error": turn_error(exc),
+                "messages": [answer_message(answer, intent="unavailable")]}  # fmt: skip
+    update: State = {"intent": result.intent, "usage": add_usage(state, usage)}
+    question = result.standalone_question.strip() or state.get("question", "")
+    if result.intent == "database" and business is None:
+        update |= {"intent": "clarify", "answer": NO_BUSINESS}
+    elif result.intent == "clarify":
+        update["answer"] = result.clarifying_question.strip() or DEFAULT_CLARIFY
+    else:
+        update["question"] = question
+    if "answer" in update:
+        update["messages"] = [answer_message(update["answer"], intent=update["intent"])]
+    return update

@@ -1,0 +1,76 @@
+"""generate_sql: one SQL statement from the LLM (structured output), or a fix after a database error."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from bizsql.errors import LlmUnavailable
+from bizsql.graph.context import Context
+from bizsql.graph.state import State
+from bizsql.nodes._common import Turn, add_usage, begin, last_messages, transcript, turn_error
+from bizsql.prompts import sql as prompt
+
+
+class SqlDraft(BaseModel):
+    """A PostgreSQL query that answers the question."""
+
+    sql: str = Field(description="One PostgreSQL statement, no trailing semicolon needed.")
+    confidence: float = Field(description="0 to 1: how sure the query answers the question exactly.")
+    explanation: str = Field(description="One line: what the query returns.")
+
+
+async def sql_messages(turn: Turn, state: State) -> list[BaseMessage]:
+    """The generation prompt: schema context, glossary, instructions, verified examples, history."""
+    business = turn.business
+    assert business is not None
+    settings = turn.deps.settings
+    question = state.get("question", "")
+    examples = await turn.deps.schema_index.verified_matches(business, question, settings.verified_examples)
+    may_write = business.allow_writes and turn.ctx.identity.may_write
+    system = prompt.SYSTEM.format(
+        business_name=business.name,
+        statement_kind="SELECT (or INSERT/UPDATE/DELETE when the user asks to change data)"
+        if may_write
+        else "read-only SELECT",
+        row_cap=business.row_cap,
+        glossary="\n".join(f"- {k}: {v}" for k, v in business.glossary.items()) or "(none)",
+        instructions=business.instructions or "(none)",
+        schema=state.get("schema_context", ""),
+        examples="\n\n".join(f"Q: {e.question}\nSQL: {e.sql}" for e in examples) or "(none)",
+    )
+    history = last_messages(state.get("messages", []), settings.context_messages)
+    messages: list[BaseMessage] = [
+        SystemMessage(system),
+        HumanMessage(prompt.HUMAN.format(history=transcript(history), question=question)),
+    ]
+    error = state.get("error")
+    if error and state.get("sql"):
+        messages.append(HumanMessage(prompt.RETRY.format(sql=state["sql"], error=error["detail"])))
+    return messages
+
+
+async def generate_sql(
+    state: State,
+    runtime: Runtime[Context],
+    config: Optional[RunnableConfig] = None,  # noqa: UP045 (langgraph injects only this spelling)
+) -> State:
+    turn = await begin(runtime, config)
+    assert turn.deps.llm is not None, "classify routes here only with an LLM"
+    messages = await sql_messages(turn, state)
+    try:
+        draft, usage = await turn.deps.llm.structured(SqlDraft, messages, business_id=turn.business_id)
+    except LlmUnavailable as exc:
+        return {"error": turn_error(exc), "sql": ""}
+    return {
+        "sql": draft.sql.strip().rstrip(";").strip(),
+        "confidence": min(max(draft.confidence, 0.0), 1.0),
+        "explanation": draft.explanation.strip(),
+        "source": "llm",
+        "error": None,
+        "usage": add_usage(state, usage),
+    }
