@@ -38,8 +38,9 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler()
+    tracebacks = [structlog.processors.format_exc_info] if use_json else []  # the console renders its own
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(processors=[
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tracebacks, renderer,
     ], foreign_pre_chain=shared))  # fmt: skip
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,35 +1,72 @@
-"""The FastAPI app factory: clients are opened in the lifespan, routers only assemble here."""
+"""The FastAPI app factory: clients are made with the app and opened and closed by its lifespan; routers
+only assemble here."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
+from fastapi.middleware.cors import CORSMiddleware
 
-from bizsql.api import health
+from bizsql.api import auth, chat, conversations, debug, health
+from bizsql.api.errors import install_error_handlers
+from bizsql.api.langserve import document_streams, graph_router
+from bizsql.api.middleware import BodyLimitMiddleware, RequestContextMiddleware, security_headers
+from bizsql.api.services import Services
 from bizsql.config import Settings, get_settings
+
+DESCRIPTION = """Conversational text-to-SQL for many businesses.
+
+Log in with `POST /auth/login`, then send `Authorization: Bearer <access_token>`. Every error is
+`{"error": code, "detail": message}`; 429 answers carry `Retry-After`."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the given (resolved) settings; tests pass their own servers' URLs."""
     settings = settings or get_settings()
+    services = Services.create(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
-        app.state.redis = aioredis.Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379/0")
-        app.state.mongo = AsyncMongoClient(
-            settings.mongo_url or "mongodb://127.0.0.1:27017", serverSelectionTimeoutMS=2000, tz_aware=True
-        )
+        logging.getLogger("uvicorn.access").disabled = True  # our access line carries the request id
+        await services.start()
         try:
             yield
         finally:
-            await app.state.redis.aclose()
-            await app.state.mongo.close()
+            await services.aclose()
 
-    app = FastAPI(title="bizsql", version="0.1.0", lifespan=lifespan)
-    app.include_router(health.router)
+    app = FastAPI(
+        title="bizsql",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.redis = services.redis
+    app.state.mongo = services.mongo
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "X-Thread-ID", "Retry-After", "Server-Timing"],
+        )
+    extra = security_headers(settings.hsts_seconds) if settings.security_headers else []
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, extra_headers=extra)
+    for module in (health, auth, chat, conversations, debug):
+        app.include_router(module.router)
+    app.include_router(graph_router(services))
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return app.openapi_schema or document_streams(generate())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -1,14 +1,16 @@
-"""Liveness and readiness: /healthz says the process runs, /readyz that its three stores answer."""
+"""Operations: /healthz (the process runs), /readyz (its three stores answer) and /metrics (Prometheus)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Any
 
 import psycopg
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bizsql.metrics import REGISTRY
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_S = 2.0
@@ -22,27 +24,31 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
-    names = ("postgres", "redis", "mongo")
-    outcomes = await asyncio.gather(
-        _check(_postgres(state.settings.postgres_url)),
-        _check(state.redis.ping()),
-        _check(state.mongo.admin.command("ping")),
-    )
-    results = dict(zip(names, outcomes, strict=True))
-    ready = all(v == "ok" for v in results.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": results}, 200 if ready else 503
-    )
-
-
-async def _check(probe: Awaitable[Any]) -> str:
-    try:
-        await asyncio.wait_for(probe, CHECK_TIMEOUT_S)
-    except Exception as exc:
-        return f"down: {type(exc).__name__}"
-    return "ok"
+    checks = {
+        "postgres": _postgres(state.settings.postgres_url),
+        "redis": state.redis.ping(),
+        "mongo": state.mongo.admin.command("ping"),
+    }
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check, CHECK_TIMEOUT_S)
+            results[name] = "ok"
+        except Exception as exc:
+            results[name] = f"down: {type(exc).__name__}"
+    failing = [f"{name} {state}" for name, state in results.items() if state != "ok"]
+    if not failing:
+        return JSONResponse({"status": "ready", "checks": results})
+    body = {"error": "not_ready", "detail": "; ".join(failing), "status": "not ready", "checks": results}
+    return JSONResponse(body, 503)
 
 
 async def _postgres(url: str | None) -> Any:
     async with await psycopg.AsyncConnection.connect(url or "", connect_timeout=2) as conn:
         return await conn.execute("SELECT 1")
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+async def metrics() -> Response:
+    """Prometheus text format: requests, latency, LLM calls and tokens, SQL refusals, cache hits."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,124 @@
+"""/auth: log in, refresh (single use), log out, and who am I. Thin: tokens and users do the work."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Literal, TypeVar
+
+import structlog
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from redis.exceptions import RedisError
+
+from bizsql.api.deps import IdentityDep, ServicesDep
+from bizsql.api.errors import ERROR_RESPONSES
+from bizsql.auth.identity import Identity, Role
+from bizsql.auth.tokens import TokenPair
+from bizsql.auth.users import authenticate, find_user
+from bizsql.errors import AuthFailed, ServiceUnavailable
+from bizsql.metrics import AUTH_FAILURES
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: SecretStr = Field(min_length=1, max_length=256)
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class UserOut(BaseModel):
+    username: str
+    role: Role
+    business_id: str
+
+    @classmethod
+    def of(cls, identity: Identity) -> UserOut:
+        return cls(username=identity.username, role=identity.role, business_id=identity.business_id)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    user: UserOut
+
+    @classmethod
+    def of(cls, pair: TokenPair, identity: Identity) -> TokenResponse:
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.expires_in,
+            user=UserOut.of(identity),
+        )
+
+
+class LogoutResponse(BaseModel):
+    sessions_revoked: int
+
+
+@router.post("/login")
+async def login(body: LoginRequest, request: Request, services: ServicesDep) -> TokenResponse:
+    """Username and password for an access token (2 h by default) and a single-use refresh token."""
+    settings = services.settings
+    username = body.username.strip()
+    client_ip = request.client.host if request.client else "unknown"
+    try:
+        await services.limiter.hit("login-ip", settings.login_rate_per_minute_ip, client_ip, what="logins")
+        await services.limiter.hit(
+            "login-user", settings.login_rate_per_minute_user, username.lower(), what="logins for this user"
+        )
+    except RedisError as exc:
+        raise ServiceUnavailable("login is unavailable: the rate limiter (Redis) does not answer") from exc
+    identity = await authenticate(services.db, username, body.password.get_secret_value())
+    if identity is None:
+        AUTH_FAILURES.labels(endpoint="login").inc()
+        log.info("login failed", username=username, ip=client_ip)
+        raise AuthFailed("invalid username or password")
+    pair = await _redis_required(services.tokens.issue(identity))
+    log.info("login", username=identity.username, ip=client_ip)
+    return TokenResponse.of(pair, identity)
+
+
+@router.post("/refresh")
+async def refresh(body: RefreshRequest, services: ServicesDep) -> TokenResponse:
+    """A refresh token for a new pair. It works once; using it again signs the user out everywhere."""
+    claims = services.tokens.peek_refresh(body.refresh_token)
+    identity = await find_user(services.db, claims.identity.username)
+    if identity is None:
+        await _redis_required(services.tokens.revoke_user(claims.identity.username))
+        raise AuthFailed("this user no longer exists or is disabled")
+    try:
+        pair = await _redis_required(services.tokens.refresh(body.refresh_token, identity))
+    except AuthFailed:
+        AUTH_FAILURES.labels(endpoint="refresh").inc()
+        raise
+    return TokenResponse.of(pair, identity)
+
+
+@router.post("/logout")
+async def logout(identity: IdentityDep, services: ServicesDep) -> LogoutResponse:
+    """Revoke every session of the caller: their refresh tokens and access tokens stop working."""
+    revoked = await _redis_required(services.tokens.revoke_user(identity.username))
+    log.info("logout", username=identity.username, sessions=revoked)
+    return LogoutResponse(sessions_revoked=revoked)
+
+
+@router.get("/me")
+async def me(identity: IdentityDep) -> UserOut:
+    return UserOut.of(identity)
+
+
+async def _redis_required(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except RedisError as exc:
+        raise ServiceUnavailable("the session store (Redis) does not answer; try again shortly") from exc

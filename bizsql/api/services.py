@@ -1,0 +1,116 @@
+"""The clients one app instance shares between requests: made with the app, opened and closed by its lifespan.
+
+They are built when the app is (no connection opens until first use), because LangServe's routes need the
+graph when they are mounted; the lifespan creates indexes, starts the checkpointer's background flush and
+closes everything at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from bizsql.auth.budget import TokenBudget
+from bizsql.auth.rate_limit import RateLimiter
+from bizsql.auth.tokens import TokenService
+from bizsql.chat import Graph
+from bizsql.checkpointers import AsyncRedisMongoSaver
+from bizsql.config import Settings
+from bizsql.dry_run import build_dry_run_graph
+from bizsql.graph.builder import build_graph
+from bizsql.graph.context import Deps
+from bizsql.graph.deps import MongoBusinessConfigs, build_deps
+from bizsql.stores.conversations import ConversationStore
+from bizsql.tools.embeddings import get_embeddings
+
+log = structlog.get_logger(__name__)
+
+REDIS_TIMEOUT_S = 2.0
+MONGO_TIMEOUT_MS = 3000
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: aioredis.Redis
+    mongo: AsyncMongoClient[dict[str, Any]]
+    tokens: TokenService
+    limiter: RateLimiter
+    budget: TokenBudget
+    configs: MongoBusinessConfigs
+    conversations: ConversationStore
+    checkpointer: AsyncRedisMongoSaver
+    deps: Deps
+    graph: Graph
+    dry_run_graph: Graph
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]:
+        return self.mongo[self.settings.mongo_db]
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        """Clients that fail fast when a store is down, so a request errors instead of hanging."""
+        assert settings.redis_url and settings.mongo_url, "resolve the server URLs first (embedded_servers)"
+        redis = aioredis.Redis.from_url(
+            settings.redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            settings.mongo_url, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS, tz_aware=True
+        )
+        configs = MongoBusinessConfigs(mongo, settings.mongo_db, settings.business_config_ttl_seconds)
+        budget = TokenBudget(redis, configs, fail_open=settings.redis_fail_open)
+        conversations = ConversationStore(mongo[settings.mongo_db])
+        checkpointer = AsyncRedisMongoSaver.from_settings(settings)
+        deps = build_deps(settings, budget=budget, mongo=mongo, configs=configs, conversations=conversations)
+        return cls(
+            settings=settings,
+            redis=redis,
+            mongo=mongo,
+            tokens=TokenService(settings, redis),
+            limiter=RateLimiter(settings.redis_url, redis),
+            budget=budget,
+            configs=configs,
+            conversations=conversations,
+            checkpointer=checkpointer,
+            deps=deps,
+            graph=build_graph(checkpointer),
+            dry_run_graph=build_dry_run_graph(),
+        )
+
+    async def start(self) -> None:
+        """Load the embedding model off the event loop (loading it inside a request would stall the loop
+        for seconds), then indexes (idempotent, and not fatal: a store that is down now may answer later)."""
+        started = time.perf_counter()
+        await asyncio.to_thread(get_embeddings)
+        log.info("embedding model ready", seconds=round(time.perf_counter() - started, 2))
+        for name, setup in (
+            ("checkpointer", self.checkpointer.asetup),
+            ("conversations", self.conversations.setup),
+        ):
+            try:
+                await setup()
+            except Exception as exc:
+                log.warning("index set-up skipped", part=name, error=str(exc))
+        self._tasks.append(
+            asyncio.create_task(self.checkpointer.flush_forever(self.settings.memory_flush_seconds))
+        )
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.deps.aclose()
+        await self.checkpointer.aclose()
+        await self.redis.aclose()
+        await self.mongo.close()

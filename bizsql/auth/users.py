@@ -1,0 +1,52 @@
+"""Looking users up and checking their passwords, in constant work whether or not the user exists."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import anyio
+from pymongo.asynchronous.database import AsyncDatabase
+
+from bizsql.auth.identity import Identity
+from bizsql.auth.passwords import hash_password, verify_password
+from bizsql.stores.mongo import USERS
+
+ROLES = ("admin", "editor", "analyst")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the user is unknown, so timing does not tell who has an account."""
+    return hash_password("no such user: this hash only burns the same time as a real check")
+
+
+def identity_of(doc: dict[str, Any]) -> Identity | None:
+    """The identity a user document grants, or None when it is disabled or malformed."""
+    role = doc.get("role")
+    business = doc.get("business_id")
+    if doc.get("disabled") or role not in ROLES or not isinstance(business, str) or not business:
+        return None
+    return Identity(username=str(doc["username"]), role=role, business_id=business)
+
+
+async def find_user(db: AsyncDatabase[dict[str, Any]], username: str) -> Identity | None:
+    doc = await db[USERS].find_one({"username": username}, {"password_hash": 0})
+    return identity_of(doc) if doc else None
+
+
+async def authenticate(db: AsyncDatabase[dict[str, Any]], username: str, password: str) -> Identity | None:
+    """The user's identity when the password matches; argon2 runs in a worker thread."""
+    doc = await db[USERS].find_one({"username": username})
+    hashed = str(doc.get("password_hash") or "") if doc else ""
+    ok = await anyio.to_thread.run_sync(_check, password, hashed or _dummy_hash())
+    if not (ok and doc and hashed):
+        return None
+    return identity_of(doc)
+
+
+def _check(password: str, hashed: str) -> bool:
+    try:
+        return verify_password(password, hashed)
+    except Exception:  # a malformed stored hash must read as "wrong password", not a 500
+        return False
