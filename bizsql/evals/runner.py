@@ -1,0 +1,293 @@
+"""Runs golden questions through the real graph (and the baseline) and records what each answer was worth.
+
+Every turn goes through ``build_graph`` with the real clients (MongoDB business configs, the FAISS schema
+index, the guarded executor as the business's reader role, the configured LLM); a conversation's turns share
+one thread, so follow-ups see the earlier turns. Gold results come from the same executor. Eval threads use
+an in-memory checkpointer and write no conversation documents, so they never show up in a user's history.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import BaseModel, Field
+
+from bizsql.auth.identity import Identity
+from bizsql.config import Settings, mask_url
+from bizsql.errors import BizsqlError
+from bizsql.evals.baseline import BaselineAnswer, WholeSchemaBaseline
+from bizsql.evals.golden import GOLDEN_DIR, GoldenSet, GoldenTurn, Thread, load_golden
+from bizsql.evals.metering import LlmMeter
+from bizsql.evals.scoring import execution_match
+from bizsql.evals.tokens import get_counter
+from bizsql.graph.builder import build_graph
+from bizsql.graph.context import Context, Deps
+from bizsql.graph.deps import build_deps
+from bizsql.stores.business import BusinessConfig
+
+EVAL_USER = "bizsql-eval"
+RECALL_AT = 5
+
+
+class Outcome(BaseModel):
+    """What one system did with one turn. ``ex`` is None for turns that expect no SQL."""
+
+    intent: str | None = None
+    intent_ok: bool | None = None
+    sql: str = ""
+    error: str | None = None
+    row_count: int | None = None
+    ex: bool | None = None
+    tables: list[str] = Field(default_factory=list)
+    recall_at_5: float | None = None
+    verified: bool = False
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    provider_prompt_tokens: int = 0
+    provider_completion_tokens: int = 0
+    sql_prompt_tokens: int = 0
+    latency_ms: float = 0.0
+
+
+class TurnRecord(BaseModel):
+    business: str
+    thread_id: str
+    turn_id: str
+    turn_index: int
+    question: str
+    expected_intent: str
+    difficulty: str
+    verified_question: str | None = None
+    gold_row_count: int | None = None
+    bizsql: Outcome
+    baseline: Outcome | None = None
+
+
+class RunMeta(BaseModel):
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    model: str
+    llm_endpoint: str
+    businesses: list[str]
+    limit: int | None
+    baseline: bool
+    token_counter: str
+    retrieval_top_k: int
+
+
+def select_threads(golden: GoldenSet, limit: int | None) -> list[Thread]:
+    """All threads, or ``limit`` of them spread evenly over the file (so easy, hard, conversations and
+    non-database messages all appear in a short run), in file order."""
+    threads = list(golden.threads())
+    if limit is None or limit >= len(threads):
+        return threads
+    if limit <= 0:
+        return []
+    picked = sorted({round(i * (len(threads) - 1) / max(limit - 1, 1)) for i in range(limit)})
+    return [threads[i] for i in picked]
+
+
+def recall(gold: Sequence[str], retrieved: Sequence[str], k: int = RECALL_AT) -> float:
+    """Share of the gold tables among the first ``k`` tables the retriever put in the prompt."""
+    top = set(retrieved[:k])
+    return sum(1 for t in gold if t in top) / len(gold) if gold else 1.0
+
+
+def graph_outcome(turn: GoldenTurn, out: dict[str, Any], gold: list[list[Any]] | None) -> Outcome:
+    """Score one graph turn: classification, EX against the gold rows, retrieval recall, verified path."""
+    intent = out.get("intent")
+    result = out.get("result")
+    error = out.get("error")
+    rows = result["rows"] if result and not error else None
+    verified = out.get("source") == "verified"
+    tables = list(out.get("tables") or [])
+    retrieved = turn.intent == "database" and intent == "database" and not verified and bool(tables)
+    return Outcome(
+        intent=intent,
+        intent_ok=intent == turn.intent,
+        sql=out.get("sql") or "",
+        error=f"{error['code']}: {error['detail']}" if error else None,
+        row_count=result["row_count"] if result else None,
+        ex=execution_match(turn.sql, gold, rows) if turn.sql and gold is not None else None,
+        tables=tables,
+        recall_at_5=recall(turn.tables, tables) if retrieved else None,
+        verified=verified,
+    )
+
+
+def baseline_outcome(turn: GoldenTurn, answer: BaselineAnswer, gold: list[list[Any]] | None) -> Outcome:
+    ex = execution_match(turn.sql, gold, answer.rows) if turn.sql and gold is not None else None
+    return Outcome(
+        sql=answer.sql,
+        error=answer.error,
+        row_count=len(answer.rows) if answer.rows is not None else None,
+        ex=ex,
+    )
+
+
+class EvalRunner:
+    """One eval run over some businesses; call ``run()`` once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        businesses: Sequence[str],
+        limit: int | None = None,
+        baseline: bool = True,
+        deps: Deps | None = None,
+        golden_dir: Any = GOLDEN_DIR,
+        on_turn: Callable[[TurnRecord], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.goldens = {b: load_golden(b, golden_dir) for b in businesses}
+        self.limit = limit
+        self.with_baseline = baseline
+        self._own_deps = deps is None
+        self.deps = deps or build_deps(settings, conversations=None)
+        self.on_turn = on_turn
+        counter = get_counter()
+        self.meter = LlmMeter(counter)
+        self.meta = RunMeta(
+            run_id=uuid.uuid4().hex[:12],
+            started_at=datetime.now(UTC),
+            model=settings.llm_model,
+            llm_endpoint=mask_url(settings.mistral_base_url or "https://api.mistral.ai/v1"),
+            businesses=list(businesses),
+            limit=limit,
+            baseline=baseline,
+            token_counter=counter.name,
+            retrieval_top_k=settings.retrieval_top_k,
+        )
+
+    def planned(self) -> dict[str, list[Thread]]:
+        return {b: select_threads(g, self.limit) for b, g in self.goldens.items()}
+
+    async def run(self) -> tuple[RunMeta, list[TurnRecord]]:
+        records: list[TurnRecord] = []
+        try:
+            graph = build_graph(InMemorySaver())
+            baseline = self._baseline()
+            for business_id, threads in self.planned().items():
+                business = await self.deps.configs.get(business_id)
+                await self._warm_up(business, baseline)
+                for thread in threads:
+                    records.extend(await self._thread(graph, baseline, business, thread))
+        finally:
+            if self._own_deps:
+                await self.deps.aclose()
+        self.meta.finished_at = datetime.now(UTC)
+        return self.meta, records
+
+    def _baseline(self) -> WholeSchemaBaseline | None:
+        if not self.with_baseline or self.deps.llm is None:
+            return None
+        return WholeSchemaBaseline(self.deps.llm, self.deps.executor, self.deps.schema_index.source)
+
+    async def _warm_up(self, business: BusinessConfig, baseline: WholeSchemaBaseline | None) -> None:
+        """Build the index, load the embedding model and read the schema before any timing starts."""
+        await self.deps.schema_index.ensure(business)
+        await self.deps.schema_index.verified_matches(business, "warm up", 1)
+        if baseline is not None:
+            await baseline.schema(business)
+
+    async def _thread(
+        self, graph: Any, baseline: WholeSchemaBaseline | None, business: BusinessConfig, thread: Thread
+    ) -> list[TurnRecord]:
+        identity = Identity(EVAL_USER, "analyst", business.business_id)
+        thread_id = f"eval-{self.meta.run_id}-{thread.id}"
+        history: list[tuple[str, str]] = []
+        records = []
+        for index, turn in enumerate(thread.turns):
+            gold = await self._gold(turn, business, identity)
+            bizsql = await self._ask_graph(graph, business, identity, thread_id, turn, gold)
+            other = None
+            if baseline is not None and turn.intent == "database":
+                other = await self._ask_baseline(baseline, business, identity, turn, gold, history)
+                history.append((turn.question, other.sql))
+            record = TurnRecord(
+                business=business.business_id,
+                thread_id=thread.id,
+                turn_id=turn.id,
+                turn_index=index,
+                question=turn.question,
+                expected_intent=turn.intent,
+                difficulty=turn.difficulty,
+                verified_question=turn.verified_question,
+                gold_row_count=len(gold) if gold is not None else None,
+                bizsql=bizsql,
+                baseline=other,
+            )
+            records.append(record)
+            if self.on_turn is not None:
+                self.on_turn(record)
+        return records
+
+    async def _gold(
+        self, turn: GoldenTurn, business: BusinessConfig, identity: Identity
+    ) -> list[list[Any]] | None:
+        if not turn.sql:
+            return None
+        result = await self.deps.executor.run(turn.sql, business=business, identity=identity)
+        return [list(r) for r in result.rows]
+
+    async def _ask_graph(
+        self,
+        graph: Any,
+        business: BusinessConfig,
+        identity: Identity,
+        thread_id: str,
+        turn: GoldenTurn,
+        gold: list[list[Any]] | None,
+    ) -> Outcome:
+        context = Context(
+            business_id=business.business_id,
+            username=identity.username,
+            role=identity.role,
+            home_business=identity.business_id,
+            deps=self.deps,
+        )
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}, "callbacks": [self.meter]}
+        self.meter.take()
+        started = time.perf_counter()
+        try:
+            out = await graph.ainvoke({"messages": [HumanMessage(turn.question)]}, config, context=context)
+            outcome = graph_outcome(turn, dict(out), gold)
+        except BizsqlError as exc:
+            outcome = Outcome(error=f"{exc.code}: {exc.detail}", ex=False if turn.sql else None)
+        except Exception as exc:  # a crash is a wrong answer, and the other questions still get asked
+            outcome = Outcome(error=f"crash: {type(exc).__name__}: {exc}", ex=False if turn.sql else None)
+        latency = (time.perf_counter() - started) * 1000
+        return outcome.model_copy(update={**asdict(self.meter.take()), "latency_ms": latency})
+
+    async def _ask_baseline(
+        self,
+        baseline: WholeSchemaBaseline,
+        business: BusinessConfig,
+        identity: Identity,
+        turn: GoldenTurn,
+        gold: list[list[Any]] | None,
+        history: list[tuple[str, str]],
+    ) -> Outcome:
+        async def ask(question: str) -> BaselineAnswer:
+            return await baseline.answer(business, identity, question, history)
+
+        self.meter.take()
+        started = time.perf_counter()
+        try:
+            answer = await RunnableLambda(ask).ainvoke(turn.question, {"callbacks": [self.meter]})
+        except Exception as exc:  # as for the graph: counted wrong, and the run goes on
+            answer = BaselineAnswer("", error=f"crash: {type(exc).__name__}: {exc}")
+        latency = (time.perf_counter() - started) * 1000
+        outcome = baseline_outcome(turn, answer, gold)
+        return outcome.model_copy(update={**asdict(self.meter.take()), "latency_ms": latency})
