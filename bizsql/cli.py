@@ -89,5 +89,19 @@ def show_config() -> None:
     Console().print(table)
 
 
+from bizsql.cli_graph import register as _register_graph_commands  # noqa: E402  (issue 6: ask, index)
+
+_register_graph_commands(app)
+
+from bizsql.cli_sql import mcp_command, sql_app  # noqa: E402  (issue 5: sql check|run, mcp)
+
+app.add_typer(sql_app, name="sql")
+app.command("mcp")(mcp_command)
+
+from bizsql.cli_eval import eval_command  # noqa: E402  (issue 8: eval)
+
+app.command("eval")(eval_command)
+
+
 if __name__ == "__main__":
     app()

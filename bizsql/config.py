@@ -80,14 +80,14 @@ class Settings(BaseSettings):
     memory_mongo_timeout_ms: int = Field(
         500,
         ge=50,
-        description="Checkpointer's MongoDB server-selection and connect timeout: a stopped MongoDB costs "
-        "this long once, then writes wait in Redis.",
+        description="Checkpointer's MongoDB server-selection timeout: a stopped MongoDB costs this long "
+        "once, then writes wait in Redis.",
     )
     memory_mongo_socket_timeout_ms: int = Field(
-        5000,
+        2000,
         ge=100,
-        description="Checkpointer's MongoDB socket timeout: how long one query may take on a server that "
-        "accepted it (a hung server).",
+        description="Checkpointer's MongoDB connect and socket timeout: how long a query may take on a "
+        "server that accepted it (a hung server), and pymongo's heartbeats.",
     )
     memory_retry_seconds: float = Field(
         2.0,
@@ -157,7 +157,7 @@ class Settings(BaseSettings):
     )
     audit_reads: bool = Field(
         False,
-        description="Also record every read in MongoDB audit_logs (writes and refused non-reads always are).",
+        description="Also record every read in MongoDB audit_logs (writes and refusals always are).",
     )
 
     # --- service (issue 7): rate limits, request limits, CORS and headers, conversations paging ----------
@@ -194,6 +194,9 @@ class Settings(BaseSettings):
     )
     conversations_page_size: int = Field(
         20, ge=1, le=100, description="Threads per page of GET /conversations when none is asked for."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413 unread."
     )
 
     @field_validator("cors_origins", mode="before")
