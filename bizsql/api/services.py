@@ -34,6 +34,7 @@ from bizsql.tools.embeddings import get_embeddings
 log = structlog.get_logger(__name__)
 
 REDIS_TIMEOUT_S = 2.0
+INDEX_RETRY_SECONDS = 5.0
 MONGO_TIMEOUT_MS = 3000
 
 
@@ -51,6 +52,7 @@ class Services:
     deps: Deps
     graph: Graph
     dry_run_graph: Graph
+    indexes_ready: bool = False
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -93,6 +95,15 @@ class Services:
         started = time.perf_counter()
         await asyncio.to_thread(get_embeddings)
         log.info("embedding model ready", seconds=round(time.perf_counter() - started, 2))
+        if not await self.set_up_indexes():
+            self._tasks.append(asyncio.create_task(self._retry_index_setup()))
+        self._tasks.append(
+            asyncio.create_task(self.checkpointer.flush_forever(self.settings.memory_flush_seconds))
+        )
+
+    async def set_up_indexes(self) -> bool:
+        """Create the stores' indexes; the thread-owner index is what keeps one user out of another's thread,
+        so /readyz answers 503 until this has succeeded."""
         for name, setup in (
             ("checkpointer", self.checkpointer.asetup),
             ("conversations", self.conversations.setup),
@@ -100,17 +111,27 @@ class Services:
             try:
                 await setup()
             except Exception as exc:
-                log.warning("index set-up skipped", part=name, error=str(exc))
-        self._tasks.append(
-            asyncio.create_task(self.checkpointer.flush_forever(self.settings.memory_flush_seconds))
-        )
+                log.warning("index set-up failed; will retry", part=name, error=str(exc))
+                return False
+        self.indexes_ready = True
+        return True
+
+    async def _retry_index_setup(self) -> None:
+        while not await self.set_up_indexes():
+            await asyncio.sleep(INDEX_RETRY_SECONDS)
 
     async def aclose(self) -> None:
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.deps.aclose()
-        await self.checkpointer.aclose()
-        await self.redis.aclose()
-        await self.mongo.close()
+        for name, close in (
+            ("graph clients", self.deps.aclose),
+            ("checkpointer", self.checkpointer.aclose),
+            ("redis", self.redis.aclose),
+            ("mongo", self.mongo.close),
+        ):
+            try:  # one client failing to close must not keep the others open
+                await close()
+            except Exception as exc:
+                log.warning("client did not close cleanly", client=name, error=str(exc))

@@ -67,3 +67,15 @@ def test_serve_answers_healthz_and_stops_on_ctrl_c(seeded: Settings, tmp_path: P
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_readyz_stays_503_while_the_thread_owner_indexes_are_missing(seeded: Settings) -> None:
+    dead_mongo = seeded.model_copy(
+        update={"mongo_url": f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"}
+    )
+    with TestClient(create_app(dead_mongo)) as client:
+        body = client.get("/readyz").json()
+        assert client.app.state.services.indexes_ready is False  # type: ignore[attr-defined]
+    assert body["status"] == "not ready"
+    assert body["checks"]["mongo"].startswith("down")
+    assert body["checks"]["indexes"].startswith("pending")
