@@ -192,6 +192,14 @@ class Settings(BaseSettings):
         "chat rate limits and token budgets, so chats go on from MongoDB. Login and refresh always "
         "need Redis.",
     )
+    user_recheck_seconds: float = Field(
+        5.0,
+        ge=0.0,
+        le=300.0,
+        description="How long one server process trusts what it last read of a user (disabled, role, "
+        "business) before reading MongoDB again: disabling a user or changing their role reaches tokens "
+        "already issued within this time. 0: read it on every request.",
+    )
     conversations_page_size: int = Field(
         20, ge=1, le=100, description="Threads per page of GET /conversations when none is asked for."
     )

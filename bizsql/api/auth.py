@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from redis.exceptions import RedisError
 
-from bizsql.api.deps import IdentityDep, ServicesDep
+from bizsql.api.deps import USER_GONE, IdentityDep, ServicesDep
 from bizsql.api.errors import ERROR_RESPONSES
 from bizsql.auth.identity import Identity, Role
 from bizsql.auth.tokens import TokenPair
@@ -84,6 +84,7 @@ async def login(body: LoginRequest, request: Request, services: ServicesDep) -> 
         log.info("login failed", username=username, ip=client_ip)
         raise AuthFailed("invalid username or password")
     pair = await _redis_required(services.tokens.issue(identity))
+    services.users.forget(identity.username)
     log.info("login", username=identity.username, ip=client_ip)
     return TokenResponse.of(pair, identity)
 
@@ -95,7 +96,7 @@ async def refresh(body: RefreshRequest, services: ServicesDep) -> TokenResponse:
     identity = await find_user(services.db, claims.identity.username)
     if identity is None:
         await _redis_required(services.tokens.revoke_user(claims.identity.username))
-        raise AuthFailed("this user no longer exists or is disabled")
+        raise AuthFailed(USER_GONE)
     try:
         pair = await _redis_required(services.tokens.refresh(body.refresh_token, identity))
     except AuthFailed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,7 +13,7 @@ from pydantic import BaseModel, Field
 from bizsql.api.chat import BUSINESS_ID, THREAD_ID
 from bizsql.api.deps import IdentityDep, ServicesDep, authorize_business
 from bizsql.api.errors import ERROR_RESPONSES
-from bizsql.errors import TenantDenied
+from bizsql.errors import NotFound, TenantDenied
 
 router = APIRouter(prefix="/conversations", tags=["conversations"], responses=ERROR_RESPONSES)
 MAX_PAGE = 100
@@ -73,17 +75,29 @@ async def list_conversations(
 
 @router.get("/{thread_id}")
 async def get_conversation(thread_id: ThreadId, identity: IdentityDep, services: ServicesDep) -> Thread:
-    """One thread with its messages; its owner (or an admin) only."""
-    doc = await services.conversations.get_thread(thread_id, identity)
+    """One thread with its messages; its owner (or an admin) only, else 404 as for an unknown thread."""
+    with _only_yours(thread_id):
+        doc = await services.conversations.get_thread(thread_id, identity)
     messages = [MessageOut.model_validate(_fields(m, MessageOut)) for m in doc.get("messages") or []]
     return Thread.model_validate({**_fields(doc, ThreadSummary), "messages": messages})
 
 
 @router.delete("/{thread_id}", status_code=204, response_class=Response)
 async def delete_conversation(thread_id: ThreadId, identity: IdentityDep, services: ServicesDep) -> Response:
-    """Remove the thread from Redis and MongoDB (checkpoints and the readable document)."""
-    await services.conversations.delete_thread(thread_id, identity, services.checkpointer)
+    """Remove the thread from Redis and MongoDB (checkpoints and the readable document); someone else's
+    thread is a 404, as an unknown one is."""
+    with _only_yours(thread_id):
+        await services.conversations.delete_thread(thread_id, identity, services.checkpointer)
     return Response(status_code=204)
+
+
+@contextmanager
+def _only_yours(thread_id: str) -> Iterator[None]:
+    """Someone else's thread answers exactly as a missing one: a 403 would confirm that the id exists."""
+    try:
+        yield
+    except (NotFound, TenantDenied):
+        raise NotFound(f"no conversation {thread_id}") from None
 
 
 def _fields(doc: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:

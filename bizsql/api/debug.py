@@ -48,7 +48,7 @@ async def get_search_stats(services: ServicesDep) -> dict[str, Any]:
 @router.post("/sql")
 async def debug_sql(body: DebugSqlRequest, identity: AdminDep, services: ServicesDep) -> DryRunResult:
     """Generate and validate only: the SQL, the guard's verdict and the schema context, never executed."""
-    question = check_message(services, body.question)
+    question = check_message(services, body.question, field="question")
     business = await business_config(services, body.business_id)
     if business is None:
         raise NotFound("name a business")

@@ -25,6 +25,7 @@ from bizsql.stores.business import BusinessConfig
 
 log = structlog.get_logger(__name__)
 
+USER_GONE = "this user no longer exists or is disabled"
 bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
 
 
@@ -37,7 +38,8 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def identify(services: Services, token: str | None) -> Identity:
-    """The identity of a valid access token whose session is still open, or AuthFailed."""
+    """The user of a valid access token whose session is still open, as stored now (a role or business
+    changed since login applies), or AuthFailed when the user has been disabled or deleted."""
     if not token:
         raise AuthFailed("missing bearer token")
     try:
@@ -55,7 +57,11 @@ async def identify(services: Services, token: str | None) -> Identity:
     if not alive:
         AUTH_FAILURES.labels(endpoint="access").inc()
         raise AuthFailed("session has ended; log in again")
-    return claims.identity
+    identity = await services.users.current(claims.identity.username)
+    if identity is None:
+        AUTH_FAILURES.labels(endpoint="access").inc()
+        raise AuthFailed(USER_GONE)
+    return identity
 
 
 async def current_identity(
@@ -148,13 +154,12 @@ async def authorize_turn(
     return Turn(identity=identity, business_id=scope.business_id, thread_id=thread, message=message)
 
 
-def check_message(services: Services, message: str) -> str:
-    """The settings' length limit (the schema's own limit is only the hard ceiling)."""
+def check_message(services: Services, message: str, field: str = "message") -> str:
+    """The settings' length limit (the schema's own limit is only the hard ceiling); a refusal names
+    ``field``, the body field the text came from."""
     text = message.strip()
     limit = services.settings.message_max_chars
     if not text or len(text) > limit:
         what = "must not be blank" if not text else f"must be at most {limit} characters"
-        raise RequestValidationError(
-            [{"loc": ("body", "message"), "msg": f"message {what}", "type": "value"}]
-        )
+        raise RequestValidationError([{"loc": ("body", field), "msg": f"{field} {what}", "type": "value"}])
     return text

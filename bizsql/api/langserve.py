@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from langchain_core.runnables import RunnableBinding, RunnableConfig
 from langchain_core.runnables.utils import ConfigurableFieldSpec
 from langserve import add_routes
+from langserve.lzstring import LZString
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict
 
@@ -97,26 +98,58 @@ async def well_formed_body(request: Request) -> None:
     if not all(isinstance(c, dict) for c in configs):
         raise _invalid(("body", "config"), "config must be an object")
     if request.url.path.endswith("/batch"):
-        _one_turn_per_config(body.get("inputs"), config)
+        _one_turn_per_config(body.get("inputs"), config, _url_config(request))
     if not isinstance(body.get("kwargs", {}), dict):
         raise _invalid(("body", "kwargs"), "kwargs must be an object")
 
 
-def _one_turn_per_config(inputs: Any, config: Any) -> None:
+def _one_turn_per_config(inputs: Any, config: Any, url_config: dict[str, Any]) -> None:
     """Each batch input is a turn: it needs its own config (the rate limit and the thread are decided per
-    config) and its own thread, else the inputs would run at once on one thread for one rate-limit hit."""
+    config) and its own thread, else the inputs would run at once on one thread for one rate-limit hit.
+
+    LangServe merges the URL's config (/graph/c/{config_hash}/batch) under each input's, so an input that
+    names no thread runs on the URL's one.
+    """
     if not isinstance(inputs, list):
         raise _invalid(("body", "inputs"), "inputs must be a list")
     if len(inputs) > 1 and not isinstance(config, list):
         raise _invalid(("body", "config"), "send one config per input (a list as long as inputs)")
-    threads = [
-        c["configurable"].get("thread_id")
-        for c in (config if isinstance(config, list) else [])
-        if isinstance(c.get("configurable"), dict)
-    ]
-    named = [t for t in threads if isinstance(t, str) and t]
-    if len(named) != len(set(named)):
-        raise _invalid(("body", "config"), "each input of a batch needs its own thread_id")
+    from_url = _thread_of(url_config, None)
+    threads = [_thread_of(c, from_url) for c in config] if isinstance(config, list) else [from_url]
+    seen: dict[str, int] = {}
+    for index, thread in enumerate(threads):
+        if not isinstance(thread, str) or not thread:
+            continue  # no thread: each such input starts a new one
+        if thread in seen:
+            where = " (the one in the URL's config)" if thread == from_url else ""
+            raise _invalid(
+                ("body", "config"),
+                f"inputs {seen[thread]} and {index} of the batch would run on the same thread{where}; "
+                "give each input its own thread_id",
+            )
+        seen[thread] = index
+
+
+def _thread_of(config: Any, default: Any) -> Any:
+    """The thread an input runs on: its config's ``thread_id`` when it sends one (even null), else the
+    default, as LangServe's merge decides."""
+    configurable = config.get("configurable") if isinstance(config, dict) else None
+    if isinstance(configurable, dict) and "thread_id" in configurable:
+        return configurable["thread_id"]
+    return default
+
+
+def _url_config(request: Request) -> dict[str, Any]:
+    """The config LangServe decodes from a /c/{config_hash}/ route ({} when there is none, or when it is
+    malformed: LangServe answers that with 400 itself)."""
+    config_hash = request.path_params.get("config_hash")
+    if not config_hash:
+        return {}
+    try:
+        config = json.loads(LZString.decompressFromEncodedURIComponent(config_hash))
+    except Exception:  # any failure to decode is LangServe's 400 to give
+        return {}
+    return config if isinstance(config, dict) else {}
 
 
 def graph_router(services: Services) -> APIRouter:

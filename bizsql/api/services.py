@@ -21,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bizsql.auth.budget import TokenBudget
 from bizsql.auth.rate_limit import RateLimiter
 from bizsql.auth.tokens import TokenService
+from bizsql.auth.users import UserDirectory
 from bizsql.chat import Graph
 from bizsql.checkpointers import AsyncRedisMongoSaver
 from bizsql.config import Settings
@@ -44,6 +45,7 @@ class Services:
     redis: aioredis.Redis
     mongo: AsyncMongoClient[dict[str, Any]]
     tokens: TokenService
+    users: UserDirectory
     limiter: RateLimiter
     budget: TokenBudget
     configs: MongoBusinessConfigs
@@ -79,6 +81,7 @@ class Services:
             redis=redis,
             mongo=mongo,
             tokens=TokenService(settings, redis),
+            users=UserDirectory(mongo[settings.mongo_db], settings.user_recheck_seconds),
             limiter=RateLimiter(settings.redis_url, redis),
             budget=budget,
             configs=configs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +14,7 @@ from bizsql.auth.passwords import hash_password, verify_password
 from bizsql.stores.mongo import USERS
 
 ROLES = ("admin", "editor", "analyst")
+DIRECTORY_MAX_USERS = 10_000
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +35,44 @@ def identity_of(doc: dict[str, Any]) -> Identity | None:
 async def find_user(db: AsyncDatabase[dict[str, Any]], username: str) -> Identity | None:
     doc = await db[USERS].find_one({"username": username}, {"password_hash": 0})
     return identity_of(doc) if doc else None
+
+
+class UserDirectory:
+    """Each request's user as stored now, so a token cannot outlive its user being disabled or changed.
+
+    What was read (including "no such user") is trusted for ``recheck_seconds``: one indexed MongoDB read
+    per user and period instead of one per request, for a few seconds' delay before a change applies.
+    """
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], recheck_seconds: float) -> None:
+        self._db = db
+        self._recheck = recheck_seconds
+        self._read: dict[str, tuple[float, Identity | None]] = {}
+
+    async def current(self, username: str) -> Identity | None:
+        """The user's identity now, or None when the user is disabled or gone."""
+        now = time.monotonic()
+        known = self._read.get(username)
+        if known is not None and now < known[0]:
+            return known[1]
+        identity = await find_user(self._db, username)
+        if self._recheck > 0:
+            self._remember(username, now, identity)
+        return identity
+
+    def forget(self, username: str) -> None:
+        """Read the user afresh next time (they just logged in, so a remembered refusal is stale)."""
+        self._read.pop(username, None)
+
+    def _remember(self, username: str, now: float, identity: Identity | None) -> None:
+        """Entries stay in the order they expire, so the stale and the oldest are dropped from the front."""
+        self._read.pop(username, None)
+        while self._read:
+            oldest = next(iter(self._read))
+            if len(self._read) < DIRECTORY_MAX_USERS and self._read[oldest][0] > now:
+                break
+            del self._read[oldest]
+        self._read[username] = (now + self._recheck, identity)
 
 
 async def authenticate(db: AsyncDatabase[dict[str, Any]], username: str, password: str) -> Identity | None:

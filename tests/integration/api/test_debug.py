@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from bizsql.config import Settings
 from tests.integration.api.conftest import verified_question
 from tests.support.stub_mistral import StubMistral, text, tool
 
@@ -106,3 +107,16 @@ async def test_debug_sql_uses_a_verified_query_without_the_llm(
     result = (await client.post("/debug/sql", json=body, headers=headers["admin"])).json()
     assert (result["source"], result["sql"], result["verdict"]["allowed"]) == ("verified", verified.sql, True)
     assert llm.requests == []
+
+
+@pytest.mark.parametrize("too_long", [False, True], ids=["blank", "too long"])
+async def test_debug_sql_names_the_question_field_when_it_refuses_the_question(
+    client: httpx.AsyncClient, headers: Headers, api_settings: Settings, too_long: bool
+) -> None:
+    question = "x" * (api_settings.message_max_chars + 1) if too_long else "   "
+    body = {"business_id": "acme_retail", "question": question}
+    response = await client.post("/debug/sql", json=body, headers=headers["admin"])
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_request"
+    detail = response.json()["detail"]
+    assert detail.startswith("question: question must ") and "message" not in detail

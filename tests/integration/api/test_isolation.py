@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
 import httpx
 import pytest
+from langserve.lzstring import LZString
 from pymongo import AsyncMongoClient
 
 from bizsql.config import Settings
@@ -79,14 +81,29 @@ async def test_alice_asking_for_bobs_thread_gets_403_through_every_route(
         await client.post(
             "/graph/invoke", json=graph_body("and in 2024?", thread_id=bob_thread), headers=alice
         ),
-        await client.get(f"/conversations/{bob_thread}", headers=alice),
-        await client.delete(f"/conversations/{bob_thread}", headers=alice),
     ]
     for response in responses:
         assert response.status_code == 403, (response.request.url, response.text)
         assert response.json()["error"] == "forbidden"
     mine = await client.get(f"/conversations/{bob_thread}", headers=headers["bob"])
     assert mine.status_code == 200 and mine.json()["turns"] == 1
+
+
+async def test_someone_elses_conversation_answers_exactly_like_one_that_does_not_exist(
+    client: httpx.AsyncClient, headers: Headers, bob_thread: str
+) -> None:
+    """A 403 would confirm to alice that bob's thread id exists."""
+    alice = headers["alice"]
+    unknown = f"nobody-{secrets.token_hex(6)}"
+    for method in ("GET", "DELETE"):
+        theirs = await client.request(method, f"/conversations/{bob_thread}", headers=alice)
+        missing = await client.request(method, f"/conversations/{unknown}", headers=alice)
+        assert (theirs.status_code, missing.status_code) == (404, 404), (method, theirs.text)
+        assert theirs.json() == {"error": "not_found", "detail": f"no conversation {bob_thread}"}
+        assert missing.json() == {"error": "not_found", "detail": f"no conversation {unknown}"}
+    mine = await client.get(f"/conversations/{bob_thread}", headers=headers["bob"])
+    assert mine.status_code == 200 and mine.json()["turns"] == 1
+    assert (await client.get(f"/conversations/{bob_thread}", headers=headers["admin"])).status_code == 200
 
 
 async def test_identity_sent_in_langserve_config_is_ignored(
@@ -204,3 +221,35 @@ async def test_a_langserve_batch_cannot_run_several_turns_on_one_thread_for_one_
     )
     assert ok.status_code == 200, ok.text
     assert [out["business_id"] for out in ok.json()["output"]] == ["acme_retail", "acme_retail"]
+
+
+async def test_a_batch_under_a_config_hash_cannot_run_several_turns_on_the_urls_thread(
+    client: httpx.AsyncClient, headers: Headers
+) -> None:
+    """The thread id in /graph/c/{config_hash}/batch goes to every input that names none of its own."""
+    question = verified_question("acme_retail").question
+    inputs = [graph_body(question)["input"], graph_body(question)["input"]]
+    thread, other = f"hash-{secrets.token_hex(6)}", f"own-{secrets.token_hex(6)}"
+    url = f"/graph/c/{config_hash(thread_id=thread)}/batch"
+    own = {"configurable": {"thread_id": other}}
+    bodies = [
+        {"inputs": inputs, "config": [{}, {}]},
+        {"inputs": inputs, "config": [{"configurable": {"thread_id": thread}}, {}]},
+        {"inputs": inputs, "config": [own, own]},
+    ]
+    for body in bodies:
+        response = await client.post(url, json=body, headers=headers["alice"])
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"] == "invalid_request"
+        assert "thread" in response.json()["detail"]
+    assert (await client.get(f"/conversations/{thread}", headers=headers["alice"])).status_code == 404
+    ok = await client.post(url, json={"inputs": inputs, "config": [own, {}]}, headers=headers["alice"])
+    assert ok.status_code == 200, ok.text
+    for thread_id in (thread, other):
+        one = await client.get(f"/conversations/{thread_id}", headers=headers["alice"])
+        assert one.status_code == 200 and one.json()["turns"] == 1
+
+
+def config_hash(**configurable: Any) -> str:
+    """A config as LangServe's client puts it in the URL."""
+    return str(LZString.compressToEncodedURIComponent(json.dumps({"configurable": configurable})))
