@@ -111,11 +111,38 @@ class Settings(BaseSettings):
         "with no LLM call.",
     )
     verified_examples: int = Field(
-        3, ge=0, description="Most similar verified queries shown to the LLM as examples."
+        2, ge=0, description="Most similar verified queries shown to the LLM as examples."
+    )
+    verified_example_min_similarity: float = Field(
+        0.65,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity a verified query needs to be shown as an example (less similar "
+        "ones cost tokens and teach little).",
     )
     retrieval_top_k: int = Field(5, ge=1, description="Tables retrieved from the schema index per question.")
     retrieval_bridge_tables: int = Field(
         3, ge=0, description="Most tables added because they join the retrieved ones through foreign keys."
+    )
+    retrieval_detail_tables: int = Field(
+        3,
+        ge=0,
+        description="Most retrieved tables the SQL prompt shows with comments and sample values; the "
+        "others show only their columns and keys.",
+    )
+    retrieval_detail_ratio: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="A retrieved table after the best one is shown in full when its score is at least "
+        "this share of the best one's.",
+    )
+    retrieval_keep_ratio: float = Field(
+        0.55,
+        ge=0.0,
+        le=1.0,
+        description="A retrieved table that joins no table shown in full stays in the prompt only when its "
+        "score is at least this share of the best one's.",
     )
     schema_fingerprint_ttl_seconds: float = Field(
         5.0,

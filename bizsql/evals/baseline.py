@@ -1,9 +1,9 @@
 """The classic approach, in the same harness: the whole schema in one prompt, one LLM call, no retry.
 
-What LangChain's SQL chains and early Vanna do: every table of the business goes into the prompt (the same
-DDL-like rendering, comments and sample values bizsql shows for the tables it retrieves), with no retrieval,
-no verified examples and no second try after a database error. The SQL goes through the same guard and
-executor as bizsql's, as the business's reader role, with the same model.
+What LangChain's SQL chains and early Vanna do: every table of the business goes into the prompt in full
+(the DDL-like rendering, comments and sample values bizsql uses for the tables it shows in full), with no
+retrieval, no verified examples and no second try after a database error. The SQL goes through the same
+guard and executor as bizsql's, as the business's reader role, with the same model.
 """
 
 from __future__ import annotations

@@ -82,7 +82,21 @@ class RunMeta(BaseModel):
     limit: int | None
     baseline: bool
     token_counter: str
-    retrieval_top_k: int
+    prompt_settings: dict[str, int | float]
+    """The settings that decide what bizsql's prompts hold, so a report says what it measured."""
+
+
+PROMPT_SETTINGS = (
+    "retrieval_top_k",
+    "retrieval_bridge_tables",
+    "retrieval_detail_tables",
+    "retrieval_detail_ratio",
+    "retrieval_keep_ratio",
+    "verified_examples",
+    "verified_example_min_similarity",
+    "verified_similarity_threshold",
+    "summary_rows",
+)
 
 
 def select_threads(golden: GoldenSet, limit: int | None) -> list[Thread]:
@@ -167,7 +181,7 @@ class EvalRunner:
             limit=limit,
             baseline=baseline,
             token_counter=counter.name,
-            retrieval_top_k=settings.retrieval_top_k,
+            prompt_settings={name: getattr(settings, name) for name in PROMPT_SETTINGS},
         )
 
     def planned(self) -> dict[str, list[Thread]]:

@@ -1,15 +1,14 @@
-"""Prompt-token counting for the eval report: Mistral's own tokenizer when it is installed, else an estimate.
+"""Prompt-token counting for the eval report: Mistral's own tokenizer, or an estimate if it cannot load.
 
-``mistral-common`` ships its Tekken tokenizer files inside its wheel (``mistral_common/data/``), so it
-counts offline, with no download from a model hub. It is not a bizsql dependency, because it pins
-``numpy<2.4`` and bizsql's stack resolves numpy 2.4; install it next to bizsql when you want exact counts
-(``pip install --no-deps mistral-common==1.13.1 tiktoken pydantic-extra-types pycountry``).
+``mistral-common`` (a pinned dependency) ships its Tekken tokenizer files inside its wheel
+(``mistral_common/data/``), so it counts offline, with no download from a model hub. It needs
+``numpy<2.4`` on Python 3.11, which is why bizsql pins numpy 2.3.
 
-Without it, the estimate counts words, digits and other symbols and weighs them with ``WEIGHTS``, fitted
-by least squares to Tekken's counts of bizsql's own prompts (schema DDL, glossary, SQL, English, tool
-definitions). Characters / 4 is 30% off on these prompts (DDL tokenizes at about 2.9 characters a token,
-English prose at 4.4); the weighted count is within about 1% on prompts over a thousand tokens and about
-5% on short ones; see docs/quality.md.
+Should it fail to import or load (a broken install), the estimate counts words, digits and other symbols
+and weighs them with ``WEIGHTS``, fitted by least squares to Tekken's counts of bizsql's own prompts
+(schema DDL, glossary, SQL, English, tool definitions). Characters / 4 is 30% off on these prompts (DDL
+tokenizes at about 2.9 characters a token, English prose at 4.4); the weighted count is within a few
+percent; see docs/quality.md. The report names the counter it used.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 
 TEKKEN_FILE = "tekken_240911.json"
 """The Tekken vocabulary (131k tokens) of Mistral Small 3 and Nemo, bundled in mistral-common's wheel."""
-WEIGHTS = (1.04, 1.32, 0.73)
+WEIGHTS = (0.96, 1.62, 0.83)
 """Tokens per word (a run of letters), per digit, and per other non-space character."""
 MESSAGE_OVERHEAD = 2
 _PIECES = re.compile(r"(?P<word>[^\W\d_]+)|(?P<digit>\d)|(?P<symbol>[^\s])")
@@ -50,7 +49,7 @@ def _text(message: BaseMessage) -> str:
 class EstimateCounter:
     """Words, digits and symbols weighed by how Mistral's tokenizer splits bizsql's prompts."""
 
-    name = "estimate (1.04 per word, 1.32 per digit, 0.73 per symbol; see bizsql/evals/tokens.py)"
+    name = "estimate (0.96 per word, 1.62 per digit, 0.83 per symbol; see bizsql/evals/tokens.py)"
 
     def count_text(self, text: str) -> int:
         counts = {"word": 0, "digit": 0, "symbol": 0}
@@ -107,7 +106,7 @@ class MistralCommonCounter:
             else:
                 converted.append(UserMessage(content=text))
         specs = [Tool(function=Function(**t["function"])) for t in tools if "function" in t]
-        request = ChatCompletionRequest(messages=converted, tools=specs or None)
+        request: Any = ChatCompletionRequest(messages=converted, tools=specs or None)
         return len(self._tokenizer.encode_chat_completion(request).tokens)
 
 

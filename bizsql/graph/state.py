@@ -47,6 +47,7 @@ class State(InputState, total=False):
     question: str
     schema_context: str
     tables: list[str]
+    glossary_terms: list[str] | None
     sql: str
     confidence: float
     explanation: str
@@ -65,6 +66,7 @@ TURN_DEFAULTS: State = {
     "question": "",
     "schema_context": "",
     "tables": [],
+    "glossary_terms": None,
     "sql": "",
     "confidence": 0.0,
     "explanation": "",

@@ -1,7 +1,8 @@
 """classify: database, general or clarify, and the question rewritten to stand alone.
 
 The latest message comes first in the prompt and only the last few messages follow, so an unrelated new
-question is judged on its own and not merged with the earlier ones.
+question is judged on its own and not merged with the earlier ones. A first message needs no rewrite and
+is kept word for word.
 """
 
 from __future__ import annotations
@@ -27,16 +28,11 @@ DEFAULT_CLARIFY = "Could you say a bit more precisely what you would like to kno
 class Classification(BaseModel):
     """How to handle the user's latest message."""
 
-    intent: Literal["database", "general", "clarify"] = Field(
-        description="database: needs the business's data; general: needs no data; clarify: too vague."
-    )
+    intent: Literal["database", "general", "clarify"]
     standalone_question: str = Field(
-        description="The latest message rewritten to stand alone (follow-ups merged with the question they "
-        "continue; new questions copied unchanged)."
+        default="", description="With earlier turns: the latest message, standing alone."
     )
-    clarifying_question: str = Field(
-        default="", description="For intent clarify: one short question to ask the user back."
-    )
+    clarifying_question: str = Field(default="", description="For clarify: one short question back.")
 
 
 def unavailable_answer(turn: Turn, reason: str) -> str:
@@ -70,15 +66,19 @@ async def classify(
                 "messages": [answer_message(answer, intent="unavailable")]}  # fmt: skip
     business = turn.business
     history = last_messages(state.get("messages", []), turn.deps.settings.classify_messages)
+    asked = state.get("question", "")
+    system = prompt.SYSTEM.format(
+        business_name=business.name if business else "(none)",
+        business_description=business.description if business else "no business selected",
+        table_list=table_names(turn),
+    )
     messages = [
-        SystemMessage(
-            prompt.SYSTEM.format(
-                business_name=business.name if business else "(none)",
-                business_description=business.description if business else "no business selected",
-                table_list=table_names(turn),
-            )
+        SystemMessage(system + prompt.REWRITE_RULES if history else system),
+        HumanMessage(
+            prompt.HUMAN_WITH_HISTORY.format(question=asked, history=transcript(history))
+            if history
+            else prompt.HUMAN.format(question=asked)
         ),
-        HumanMessage(prompt.HUMAN.format(question=state.get("question", ""), history=transcript(history))),
     ]
     try:
         result, usage = await llm.structured(Classification, messages, business_id=turn.business_id)
@@ -87,7 +87,7 @@ async def classify(
         return {"intent": "unavailable", "answer": answer, "error": turn_error(exc),
                 "messages": [answer_message(answer, intent="unavailable")]}  # fmt: skip
     update: State = {"intent": result.intent, "usage": add_usage(state, usage)}
-    question = result.standalone_question.strip() or state.get("question", "")
+    question = (result.standalone_question.strip() if history else "") or asked
     if result.intent == "database" and business is None:
         update |= {"intent": "clarify", "answer": NO_BUSINESS}
     elif result.intent == "clarify":

@@ -19,35 +19,47 @@ from bizsql.prompts import sql as prompt
 class SqlDraft(BaseModel):
     """A PostgreSQL query that answers the question."""
 
-    sql: str = Field(description="One PostgreSQL statement, no trailing semicolon needed.")
-    confidence: float = Field(description="0 to 1: how sure the query answers the question exactly.")
-    explanation: str = Field(description="One line: what the query returns.")
+    sql: str = Field(description="One PostgreSQL statement.")
+    confidence: float = Field(description="0 to 1: how sure it answers the question exactly.")
+    explanation: str = Field(description="One line: what it returns.")
 
 
 async def sql_messages(turn: Turn, state: State) -> list[BaseMessage]:
-    """The generation prompt: schema context, glossary, instructions, verified examples, history."""
+    """The generation prompt: rules, the glossary terms that matter, instructions, the retrieved schema,
+    close verified examples, and the conversation when there is one."""
     business = turn.business
     assert business is not None
     settings = turn.deps.settings
     question = state.get("question", "")
-    examples = await turn.deps.schema_index.verified_matches(business, question, settings.verified_examples)
+    examples = [
+        e
+        for e in await turn.deps.schema_index.verified_matches(business, question, settings.verified_examples)
+        if e.score >= settings.verified_example_min_similarity
+    ]
     may_write = business.allow_writes and turn.ctx.identity.may_write
+    terms = state.get("glossary_terms")
+    glossary = {k: v for k, v in business.glossary.items() if terms is None or k in terms}
+    sections = [
+        prompt.section(prompt.GLOSSARY, "\n".join(f"- {k}: {v}" for k, v in glossary.items())),
+        prompt.section(prompt.INSTRUCTIONS, business.instructions or ""),
+        prompt.section(prompt.SCHEMA, state.get("schema_context", "")),
+        prompt.section(prompt.EXAMPLES, "\n\n".join(f"Q: {e.question}\nSQL: {e.sql}" for e in examples)),
+    ]
     system = prompt.SYSTEM.format(
         business_name=business.name,
         statement_kind="SELECT (or INSERT/UPDATE/DELETE when the user asks to change data)"
         if may_write
         else "read-only SELECT",
         row_cap=business.row_cap,
-        glossary="\n".join(f"- {k}: {v}" for k, v in business.glossary.items()) or "(none)",
-        instructions=business.instructions or "(none)",
-        schema=state.get("schema_context", ""),
-        examples="\n\n".join(f"Q: {e.question}\nSQL: {e.sql}" for e in examples) or "(none)",
+        sections="".join(sections),
     )
     history = last_messages(state.get("messages", []), settings.context_messages)
-    messages: list[BaseMessage] = [
-        SystemMessage(system),
-        HumanMessage(prompt.HUMAN.format(history=transcript(history), question=question)),
-    ]
+    human = (
+        prompt.HUMAN_WITH_HISTORY.format(history=transcript(history), question=question)
+        if history
+        else prompt.HUMAN.format(question=question)
+    )
+    messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(human)]
     error = state.get("error")
     if error and state.get("sql"):
         messages.append(HumanMessage(prompt.RETRY.format(sql=state["sql"], error=error["detail"])))

@@ -1,4 +1,5 @@
-"""retrieve_schema: the tables a question needs (FAISS top k plus joining tables), as prompt context.
+"""retrieve_schema: the tables a question needs (FAISS top k plus joining tables), as prompt context:
+the closest ones in full, the others as columns and keys (``tools/schema_focus.py``).
 
 The standalone rewrite may turn out to be a verified question ("and for 2024?" after a verified one):
 then its SQL is used and generation is skipped.
@@ -31,5 +32,8 @@ async def retrieve_schema(
     retrieval = await turn.deps.schema_index.retrieve(turn.business, question)
     return {
         "tables": retrieval.names,
-        "schema_context": render_context(retrieval.tables, privacy=turn.business.privacy_mode),
+        "glossary_terms": retrieval.terms,
+        "schema_context": render_context(
+            retrieval.tables, privacy=turn.business.privacy_mode, detailed=retrieval.detailed
+        ),
     }

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 SUMMARY_SYSTEM = """\
-You are the data assistant of the business "{business_name}". Answer the user's question in two to four
-short sentences from the query result below: state the main figures or findings plainly, and mention
-if the result was cut at the row limit. Do not invent numbers that are not in the result. Do not repeat
-the SQL or describe how the query works."""
+You are the data assistant of the business "{business_name}". Answer the question in two to four short
+sentences from the query result below: the main figures plainly, and whether the result was cut at the
+row limit. Use only numbers that are in the result; do not describe the SQL."""
 
 SUMMARY_HUMAN = """\
 Question: {question}

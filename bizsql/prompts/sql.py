@@ -1,35 +1,31 @@
-"""Prompts for writing one PostgreSQL query, and for fixing it after a database error."""
+"""Prompts for writing one PostgreSQL query, and for fixing it after a database error.
+
+Every word here is paid on every question, so the rules are terse, sections that would be empty are
+left out (``section``), and what the tool schema already says (confidence, explanation) is not repeated.
+"""
 
 from __future__ import annotations
 
 SYSTEM = """\
-You write PostgreSQL queries for the business "{business_name}".
-Write ONE {statement_kind} statement that answers the question, using only the tables and columns below.
+You write PostgreSQL for the business "{business_name}": ONE {statement_kind} statement that answers the
+question.
+- Use only the tables and columns below; join on the foreign keys shown; qualify columns in joins.
+- Return readable columns (names, not only ids) with clear aliases. ORDER BY when the question implies
+  an order, LIMIT for a top N. At most {row_cap} rows are shown: aggregate for totals and trends.
+- Dates: date_trunc, intervals, CURRENT_DATE; never assume today's date.
+- The question is complete: add no filter from earlier turns that it does not state.
+{sections}"""
 
-Rules:
-- Use only tables and columns listed in the schema; qualify columns when several tables are joined.
-- Prefer explicit JOIN ... ON using the foreign keys shown.
-- Return human-readable columns (names, not only ids) and give computed columns clear aliases.
-- Add ORDER BY when the question implies an order, and LIMIT when it asks for a top N.
-- No more than {row_cap} rows are ever shown, so aggregate when the question asks about totals or trends.
-- Dates: use date_trunc, intervals and CURRENT_DATE; never assume today's date.
-- The question you get is complete: do not add filters from earlier turns unless it states them.
-- confidence: how sure you are (0 to 1) that the query answers the question exactly.
-- explanation: one line saying what the query returns.
-
-Business glossary:
-{glossary}
-
-Business instructions:
-{instructions}
-
-Schema:
-{schema}
-
-Verified examples (questions with SQL a person checked):
-{examples}"""
+SECTION = "\n{title}:\n{body}\n"
+GLOSSARY = "Business glossary"
+INSTRUCTIONS = "Business instructions"
+SCHEMA = "Schema"
+EXAMPLES = "Verified examples (questions with SQL a person checked)"
 
 HUMAN = """\
+Question: {question}"""
+
+HUMAN_WITH_HISTORY = """\
 Recent conversation (for context only):
 {history}
 
@@ -43,3 +39,8 @@ Your previous query failed on the database:
 Error: {error}
 
 Write a corrected query for the same question. Check each table and column against the schema."""
+
+
+def section(title: str, body: str) -> str:
+    """One titled block of the system prompt, or nothing when there is nothing to say."""
+    return SECTION.format(title=title, body=body) if body.strip() else ""

@@ -77,3 +77,9 @@ def _variants(term: str) -> list[str]:
     inside = re.findall(r"\(([^)]*)\)", term)
     outside = re.sub(r"\([^)]*\)", " ", term)
     return [outside, *inside]
+
+
+def mentions(question: str, term: str) -> bool:
+    """Whether the question uses a glossary term (or its abbreviation), word forms aside."""
+    asked = tokens(question)
+    return any((words := tokens(variant)) and words <= asked for variant in _variants(term))

@@ -9,11 +9,12 @@ sees, where privacy mode leaves out sample values.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SAMPLE_CHARS = 40
+_SELF_EVIDENT = re.compile(r"(boolean|date|time|timestamp|interval)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -127,38 +128,74 @@ def detail_text(table: TableDoc, terms: Iterable[str] = ()) -> str:
     return ". ".join(parts)
 
 
-def render_context(tables: Sequence[TableDoc], *, privacy: bool = False) -> str:
-    """The schema context the LLM sees: one block per table, DDL-like, with keys, joins and comments.
+def render_context(
+    tables: Sequence[TableDoc], *, privacy: bool = False, detailed: Collection[str] | None = None
+) -> str:
+    """The schema context the LLM sees: one DDL-like block per table, with keys, joins and comments.
 
-    In privacy mode no sample values are included, because they are row values.
+    Tables named in ``detailed`` (all when it is None) show column comments and sample values; the
+    others show their columns and keys on one line, enough to join through them or notice they fit, at
+    a fifth of the tokens. In privacy mode no sample values are included, because they are row values.
     """
-    blocks = []
-    for table in tables:
-        head = f"TABLE {table.name}"
-        if table.row_estimate is not None and table.row_estimate >= 0:
-            head += f" (~{table.row_estimate:,} rows)"
-        if table.comment:
-            head += f" -- {table.comment}"
-        lines = [head]
-        fk_of = {fk.columns[0]: fk for fk in table.foreign_keys if len(fk.columns) == 1}
-        for col in table.columns:
-            line = f"  {col.name} {col.type}"
-            if col.name in table.primary_key:
-                line += " PRIMARY KEY" if len(table.primary_key) == 1 else " (part of PRIMARY KEY)"
-            if fk := fk_of.get(col.name):
-                line += f" REFERENCES {fk.ref_table}({', '.join(fk.ref_columns)})"
-            notes = [col.comment] if col.comment else []
-            if col.samples and not privacy:
-                shown = ", ".join(repr(s[:SAMPLE_CHARS]) for s in col.samples[:5])
-                notes.append(f"e.g. {shown}")
-            if notes:
-                line += "  -- " + "; ".join(notes)
-            lines.append(line)
-        for fk in table.foreign_keys:
-            if len(fk.columns) > 1:
-                lines.append(
-                    f"  FOREIGN KEY ({', '.join(fk.columns)}) REFERENCES {fk.ref_table}"
-                    f"({', '.join(fk.ref_columns)})"
-                )
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    return "\n\n".join(
+        _detailed_block(t, privacy=privacy) if detailed is None or t.name in detailed else _brief_block(t)
+        for t in tables
+    )
+
+
+def _head(table: TableDoc) -> str:
+    head = f"TABLE {table.name}"
+    if table.row_estimate is not None and table.row_estimate >= 0:
+        head += f" (~{table.row_estimate:,} rows)"
+    if table.comment:
+        head += f" -- {table.comment}"
+    return head
+
+
+def _column(table: TableDoc, col: ColumnDoc, fk: ForeignKeyDoc | None) -> str:
+    line = f"{col.name} {col.type}"
+    if col.name in table.primary_key:
+        line += " PRIMARY KEY" if len(table.primary_key) == 1 else " (part of PRIMARY KEY)"
+    if fk is not None:
+        line += f" REFERENCES {fk.ref_table}({', '.join(fk.ref_columns)})"
+    return line
+
+
+def _single_column_keys(table: TableDoc) -> dict[str, ForeignKeyDoc]:
+    return {fk.columns[0]: fk for fk in table.foreign_keys if len(fk.columns) == 1}
+
+
+def _composite_keys(table: TableDoc) -> list[str]:
+    return [
+        f"FOREIGN KEY ({', '.join(fk.columns)}) REFERENCES {fk.ref_table}({', '.join(fk.ref_columns)})"
+        for fk in table.foreign_keys
+        if len(fk.columns) > 1
+    ]
+
+
+def _teaches(table: TableDoc, col: ColumnDoc, fk_of: Mapping[str, ForeignKeyDoc]) -> bool:
+    """Whether sample values tell the model more than the type: not for keys ('1', '2', '3'), booleans,
+    dates or timestamps, whose form the type already gives."""
+    is_key = col.name in table.primary_key or col.name in fk_of
+    return not is_key and not _SELF_EVIDENT.match(col.type)
+
+
+def _detailed_block(table: TableDoc, *, privacy: bool) -> str:
+    fk_of = _single_column_keys(table)
+    lines = [_head(table)]
+    for col in table.columns:
+        line = "  " + _column(table, col, fk_of.get(col.name))
+        notes = [col.comment] if col.comment else []
+        if col.samples and not privacy and _teaches(table, col, fk_of):
+            notes.append("e.g. " + ", ".join(repr(s[:SAMPLE_CHARS]) for s in col.samples[:5]))
+        if notes:
+            line += "  -- " + "; ".join(notes)
+        lines.append(line)
+    lines.extend(f"  {key}" for key in _composite_keys(table))
+    return "\n".join(lines)
+
+
+def _brief_block(table: TableDoc) -> str:
+    fk_of = _single_column_keys(table)
+    columns = [_column(table, col, fk_of.get(col.name)) for col in table.columns]
+    return "\n".join([_head(table), "  " + ", ".join([*columns, *_composite_keys(table)])])

@@ -37,6 +37,7 @@ from bizsql.stores.business import BusinessConfig, VerifiedQuery
 from bizsql.tools.embeddings import MODEL_NAME, get_embeddings
 from bizsql.tools.lexical import Lexicon
 from bizsql.tools.schema_docs import TableDoc, detail_text, glossary_terms, summary_text, term_tables
+from bizsql.tools.schema_focus import detailed_tables, kept_tables, relevant_terms
 
 log = structlog.get_logger(__name__)
 
@@ -69,11 +70,14 @@ class VerifiedMatch:
 
 @dataclass(frozen=True)
 class Retrieval:
-    """The tables for one question: the top k by similarity, then tables that join them."""
+    """The tables for one question: the top k by similarity, then tables that join them; which of them
+    the prompt shows in full, and the glossary terms that matter."""
 
     tables: list[TableDoc]
     scores: dict[str, float]
     bridges: list[str]
+    detailed: list[str]
+    terms: list[str]
     fingerprint: str
     embed_ms: float
     search_ms: float
@@ -348,9 +352,14 @@ class SchemaIndex:
         t0 = time.perf_counter()
         vector = await self.embed(question)
         t1 = time.perf_counter()
-        hits = index.search(vector, k or self.settings.retrieval_top_k, question)
-        names = [name for name, _ in hits]
-        bridges = index.bridges(names, self.settings.retrieval_bridge_tables)
+        settings = self.settings
+        hits = index.search(vector, k or settings.retrieval_top_k, question)
+        detailed = detailed_tables(
+            hits, most=settings.retrieval_detail_tables, ratio=settings.retrieval_detail_ratio
+        )
+        names = kept_tables(hits, detailed, index.adjacency, floor=settings.retrieval_keep_ratio)
+        bridges = index.bridges(names, settings.retrieval_bridge_tables)
+        terms = relevant_terms({t: index.terms.get(t, ()) for t in business.glossary}, detailed, question)
         t2 = time.perf_counter()
         stats = self._stats_for(business.business_id)
         stats.searches += 1
@@ -360,6 +369,8 @@ class SchemaIndex:
             tables=[index.tables[n] for n in [*names, *bridges]],
             scores=dict(hits),
             bridges=bridges,
+            detailed=detailed,
+            terms=terms,
             fingerprint=index.fingerprint,
             embed_ms=(t1 - t0) * 1000,
             search_ms=(t2 - t1) * 1000,

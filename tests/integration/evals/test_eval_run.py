@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from bizsql.config import Settings
 from bizsql.demo import get_demo_business
 from bizsql.evals.golden import GoldenTurn, load_golden
 from bizsql.evals.runner import select_threads
+from tests.integration.evals.conftest import run_eval
 from tests.support.eval_stub import GoldenScript, GoldenStub
 from tests.support.stub_mistral import prompt_text
 
@@ -41,33 +41,8 @@ def stub(script: GoldenScript) -> Iterator[GoldenStub]:
 
 @pytest.fixture(scope="module")
 def report(seeded: Settings, stub: GoldenStub, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One CLI run (no API key: the base URL alone is enough for a local server), its JSON report."""
-    assert seeded.postgres_url and seeded.mongo_url and seeded.redis_url and seeded.role_secret
     out = tmp_path_factory.mktemp("eval-reports")
-    env = {
-        "BIZSQL_POSTGRES_URL": seeded.postgres_url,
-        "BIZSQL_MONGO_URL": seeded.mongo_url,
-        "BIZSQL_REDIS_URL": seeded.redis_url,
-        "BIZSQL_MONGO_DB": seeded.mongo_db,
-        "BIZSQL_ROLE_SECRET": seeded.role_secret.get_secret_value(),
-        "BIZSQL_JWT_SECRET": seeded.secret_values()[0],
-        "BIZSQL_DATA_DIR": str(seeded.data_dir),
-        "BIZSQL_LLM_ATTEMPTS": "1",
-        "COLUMNS": "240",
-        "MISTRAL_BASE_URL": stub.url,
-        "MISTRAL_API_KEY": None,
-        "BIZSQL_MISTRAL_API_KEY": None,
-    }
-    args = ["eval", "--business", BUSINESS, "--limit", str(LIMIT), "--out", str(out)]
-    result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert stub.unexpected == [], stub.unexpected
-    (json_path,) = out.glob("eval-*.json")
-    (md_path,) = out.glob("eval-*.md")
-    data: dict[str, Any] = json.loads(json_path.read_text())
-    data["_markdown"] = md_path.read_text()
-    data["_output"] = result.output
-    return data
+    return run_eval(seeded, stub, out, "--business", BUSINESS, "--limit", str(LIMIT))
 
 
 def asked_turns() -> list[GoldenTurn]:

@@ -60,7 +60,7 @@ async def test_database_question_runs_the_generated_sql_and_answers(graph: Any, 
     assert out["usage"]["calls"] == 3
     generate_prompt = llm.prompt_text(1)
     assert "TABLE customers" in generate_prompt
-    assert "revenue: sum of orders.total" in generate_prompt, "glossary"
+    assert "revenue: sum of orders.total" not in generate_prompt, "a term over a table not shown in full"
     assert "Money is in USD." in generate_prompt, "business instructions"
     assert "Q: How many customers are there in each state?" in generate_prompt, "verified example"
     assert "'TX'" in generate_prompt, "sample values outside privacy mode"
@@ -217,10 +217,33 @@ async def test_llm_outage_while_writing_sql_gives_a_clear_answer(graph: Any, har
 async def test_a_follow_up_that_becomes_a_verified_question_skips_generation(
     graph: Any, harness: Harness
 ) -> None:
-    llm = ScriptedChatModel.of(classified("How many customers are there in each state?"))
-    out = await ask(graph, harness, harness.deps(llm), "and per state?")
+    harness.executor.answer = lambda sql: FakeResult(["customers"], [[5]], 1)
+    llm = ScriptedChatModel.of(
+        classified("How many customers are there?"),
+        draft("SELECT count(*) AS customers FROM customers"),
+        text_answer("There are 5."),
+        classified("How many customers are there in each state?"),
+    )
+    deps = harness.deps(llm)
+    await ask(graph, harness, deps, "How many customers are there?")
+    out = await ask(graph, harness, deps, "and per state?")
     assert out["source"] == "verified"
-    assert len(llm.prompts) == 1, "classification only"
+    assert len(llm.prompts) == 4, "the follow-up needs its classification only"
+
+
+async def test_a_first_message_is_used_as_written(graph: Any, harness: Harness) -> None:
+    harness.executor.answer = lambda sql: FakeResult(["state", "customers"], [["TX", 3]], 1)
+    llm = ScriptedChatModel.of(
+        classified("How many customers are there in each state?"),  # a rewrite nobody asked for
+        draft(BY_STATE_SQL),
+        text_answer("TX leads."),
+    )
+    out = await ask(graph, harness, harness.deps(llm), "Customers per state, please")
+    assert out["question"] == "Customers per state, please"
+    assert out["source"] == "llm", "not sent to the verified query the rewrite would have matched"
+    classify_prompt = llm.prompt_text(0)
+    assert "standalone" not in classify_prompt and "Earlier turns" not in classify_prompt
+    assert "Question: Customers per state, please" in llm.prompt_text(1)
 
 
 async def test_another_users_business_is_refused(graph: Any, harness: Harness) -> None:
@@ -304,3 +327,24 @@ async def test_budget_running_out_before_the_summary_still_returns_the_rows(
     assert out["result"]["rows"] == [["TX", 3], ["CA", 2]]
     assert out["error"] is None
     assert "2 row" in out["answer"]
+
+
+async def test_the_sql_prompt_leaves_out_what_does_not_concern_the_question(
+    graph: Any, harness: Harness
+) -> None:
+    sql = "SELECT count(*) FROM employees WHERE hired_on >= '2024-01-01'"
+    question = "How many employees were hired in 2024?"
+    llm = ScriptedChatModel.of(classified(question), draft(sql), text_answer("4."))
+    await ask(graph, harness, harness.deps(llm), question)
+    prompt = llm.prompt_text(1)
+    assert "TABLE employees" in prompt and "Money is in USD." in prompt
+    assert "Verified examples" not in prompt, "the verified queries are about customers and products"
+    assert "glossary" not in prompt, "revenue is neither asked about nor over a table shown in full"
+    assert "Recent conversation" not in prompt, "a first question has none"
+
+
+async def test_a_question_using_a_glossary_term_gets_its_definition(graph: Any, harness: Harness) -> None:
+    sql = "SELECT date_trunc('month', order_date), sum(total) FROM orders GROUP BY 1"
+    llm = ScriptedChatModel.of(classified("Revenue per month?"), draft(sql), text_answer("Up."))
+    await ask(graph, harness, harness.deps(llm), "Revenue per month?")
+    assert "- revenue: sum of orders.total" in llm.prompt_text(1)
