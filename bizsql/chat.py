@@ -40,7 +40,9 @@ class ChatResult(BaseModel):
     """One answered turn. ``rows`` are capped by the business's row cap (``truncated`` says so)."""
 
     thread_id: str
-    intent: str = Field(description="database, general, clarify, or unavailable (no LLM).")
+    intent: str = Field(
+        description="database, general, clarify, or unavailable (no LLM, or today's token budget is spent)."
+    )
     answer: str
     sql: str | None = None
     columns: list[str] = Field(default_factory=list)
@@ -50,7 +52,9 @@ class ChatResult(BaseModel):
     confidence: float | None = None
     source: Literal["llm", "verified"] | None = None
     chart: dict[str, Any] | None = Field(None, description="A Vega-Lite spec when the result suits one.")
-    error: TurnErrorOut | None = Field(None, description="Why the turn has no rows (e.g. a refused query).")
+    error: TurnErrorOut | None = Field(
+        None, description="Why the turn has no rows (e.g. sql_rejected, llm_unavailable, rate_limited)."
+    )
     usage: TokenUsageOut = Field(default_factory=TokenUsageOut, description="LLM tokens this turn used.")
 
 

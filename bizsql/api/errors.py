@@ -55,7 +55,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _doc("Unknown business, thread or route."),
     413: _doc("The request body is over BIZSQL_MAX_BODY_BYTES."),
     422: _doc("The request does not match the schema."),
-    429: _doc("A rate limit or the daily token budget was reached; see Retry-After."),
+    429: _doc("A rate limit was reached; see Retry-After (a spent daily token budget is a 200 turn)."),
     500: _doc("Unexpected failure; the body never holds a stack trace."),
     503: _doc("A store or the LLM does not answer."),
 }

@@ -1,7 +1,8 @@
 """Daily LLM token budget per business, counted in Redis from the usage the LLM reports.
 
-It implements the graph's ``LlmBudget``: ``check`` runs before each LLM call, so a business past its
-budget gets 429 on questions that need the LLM while verified questions (no LLM call) still answer.
+It implements the graph's ``LlmBudget``: ``check`` runs before each LLM call and raises RateLimited, which
+the nodes turn into an answer saying when the budget resets (the thread stays whole), while verified
+questions (no LLM call) still answer with rows.
 The counter is keyed by UTC day, so it resets at midnight UTC with no sweeper; keys expire after two days.
 """
 

@@ -48,6 +48,7 @@ class State(InputState, total=False):
     schema_context: str
     tables: list[str]
     glossary_terms: list[str] | None
+    """The glossary terms the SQL prompt shows; None (a turn that retrieved nothing) shows them all."""
     sql: str
     confidence: float
     explanation: str

@@ -12,7 +12,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
-from bizsql.errors import BizsqlError
+from bizsql.errors import BizsqlError, RateLimited
 from bizsql.graph.context import Context, Deps, deps_of, resolve_context
 from bizsql.graph.state import State, TurnError
 from bizsql.llm import TokenUsage
@@ -87,6 +87,32 @@ def add_usage(state: State, usage: TokenUsage) -> dict[str, int]:
 
 def turn_error(exc: BizsqlError) -> TurnError:
     return {"code": exc.code, "detail": exc.detail}
+
+
+def unavailable_answer(turn: Turn, reason: str) -> str:
+    """What a user sees when the LLM is missing, down or over budget: what still works, concretely."""
+    examples = [q.question for q in (turn.business.verified_queries if turn.business else [])][:5]
+    if not examples:
+        return reason
+    listed = "\n".join(f"- {q}" for q in examples)
+    return f"{reason}\n\nVerified questions I can answer now:\n{listed}"
+
+
+def budget_answer(turn: Turn, exc: RateLimited) -> str:
+    """The answer to a turn the daily token budget refused: a whole turn in the thread, not an HTTP error."""
+    whose = turn.business.name if turn.business else "this business"
+    return unavailable_answer(
+        turn,
+        f"Today's AI budget for {whose} is used up, so I cannot answer questions that need the AI until it "
+        f"resets at midnight UTC ({resets_in(exc.retry_after)}). Verified questions still work.",
+    )
+
+
+def resets_in(seconds: int) -> str:
+    hours, minutes = divmod(max(seconds, 0) // 60, 60)
+    if hours:
+        return f"in about {hours} h {minutes} min"
+    return f"in about {minutes} min" if minutes else "in less than a minute"
 
 
 def answer_message(answer: str, **meta: Any) -> AIMessage:

@@ -8,11 +8,19 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from bizsql.errors import LlmUnavailable
+from bizsql.errors import LlmUnavailable, RateLimited
 from bizsql.graph.context import Context
 from bizsql.graph.state import State
 from bizsql.llm import NO_LLM_MESSAGE
-from bizsql.nodes._common import add_usage, answer_message, begin, last_messages, transcript, turn_error
+from bizsql.nodes._common import (
+    add_usage,
+    answer_message,
+    begin,
+    budget_answer,
+    last_messages,
+    transcript,
+    turn_error,
+)
 from bizsql.prompts import answer as prompt
 
 
@@ -44,6 +52,10 @@ async def answer_general(
         answer = f"I cannot answer that right now: {exc.detail}."
         return {"answer": answer, "error": turn_error(exc),
                 "messages": [answer_message(answer, intent="general")]}  # fmt: skip
+    except RateLimited as exc:
+        answer = budget_answer(turn, exc)
+        return {"intent": "unavailable", "answer": answer, "error": turn_error(exc),
+                "messages": [answer_message(answer, intent="unavailable", error=exc.code)]}  # fmt: skip
     return {
         "answer": answer,
         "usage": add_usage(state, usage),

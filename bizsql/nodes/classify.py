@@ -14,11 +14,21 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from bizsql.errors import LlmUnavailable
+from bizsql.errors import LlmUnavailable, RateLimited
 from bizsql.graph.context import Context
 from bizsql.graph.state import State
 from bizsql.llm import NO_LLM_MESSAGE
-from bizsql.nodes._common import Turn, add_usage, answer_message, begin, last_messages, transcript, turn_error
+from bizsql.nodes._common import (
+    Turn,
+    add_usage,
+    answer_message,
+    begin,
+    budget_answer,
+    last_messages,
+    transcript,
+    turn_error,
+    unavailable_answer,
+)
 from bizsql.prompts import classify as prompt
 
 NO_BUSINESS = "Which business should I look at? Choose one, then ask your question again."
@@ -33,15 +43,6 @@ class Classification(BaseModel):
         default="", description="With earlier turns: the latest message, standing alone."
     )
     clarifying_question: str = Field(default="", description="For clarify: one short question back.")
-
-
-def unavailable_answer(turn: Turn, reason: str) -> str:
-    """What a user sees when the LLM is missing or down: what still works, concretely."""
-    examples = [q.question for q in (turn.business.verified_queries if turn.business else [])][:5]
-    if not examples:
-        return reason
-    listed = "\n".join(f"- {q}" for q in examples)
-    return f"{reason}\n\nVerified questions I can answer now:\n{listed}"
 
 
 def table_names(turn: Turn) -> str:
@@ -86,6 +87,10 @@ async def classify(
         answer = unavailable_answer(turn, f"I cannot answer that right now: {exc.detail}.")
         return {"intent": "unavailable", "answer": answer, "error": turn_error(exc),
                 "messages": [answer_message(answer, intent="unavailable")]}  # fmt: skip
+    except RateLimited as exc:
+        answer = budget_answer(turn, exc)
+        return {"intent": "unavailable", "answer": answer, "error": turn_error(exc),
+                "messages": [answer_message(answer, intent="unavailable", error=exc.code)]}  # fmt: skip
     update: State = {"intent": result.intent, "usage": add_usage(state, usage)}
     question = (result.standalone_question.strip() if history else "") or asked
     if result.intent == "database" and business is None:

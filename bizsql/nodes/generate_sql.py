@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -9,11 +10,13 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from bizsql.errors import LlmUnavailable
+from bizsql.errors import LlmUnavailable, RateLimited
 from bizsql.graph.context import Context
 from bizsql.graph.state import State
-from bizsql.nodes._common import Turn, add_usage, begin, last_messages, transcript, turn_error
+from bizsql.nodes._common import Turn, add_usage, begin, budget_answer, last_messages, transcript, turn_error
 from bizsql.prompts import sql as prompt
+
+_LINE_BREAK = re.compile(r"[ \t]*\n\s*")
 
 
 class SqlDraft(BaseModel):
@@ -22,6 +25,11 @@ class SqlDraft(BaseModel):
     sql: str = Field(description="One PostgreSQL statement.")
     confidence: float = Field(description="0 to 1: how sure it answers the question exactly.")
     explanation: str = Field(description="One line: what it returns.")
+
+
+def one_line(sql: str) -> str:
+    """A verified query on one line: its indentation is tokens the model reads for nothing."""
+    return _LINE_BREAK.sub(" ", sql.strip())
 
 
 async def sql_messages(turn: Turn, state: State) -> list[BaseMessage]:
@@ -43,7 +51,9 @@ async def sql_messages(turn: Turn, state: State) -> list[BaseMessage]:
         prompt.section(prompt.GLOSSARY, "\n".join(f"- {k}: {v}" for k, v in glossary.items())),
         prompt.section(prompt.INSTRUCTIONS, business.instructions or ""),
         prompt.section(prompt.SCHEMA, state.get("schema_context", "")),
-        prompt.section(prompt.EXAMPLES, "\n\n".join(f"Q: {e.question}\nSQL: {e.sql}" for e in examples)),
+        prompt.section(
+            prompt.EXAMPLES, "\n\n".join(f"Q: {e.question}\nSQL: {one_line(e.sql)}" for e in examples)
+        ),
     ]
     system = prompt.SYSTEM.format(
         business_name=business.name,
@@ -78,6 +88,9 @@ async def generate_sql(
         draft, usage = await turn.deps.llm.structured(SqlDraft, messages, business_id=turn.business_id)
     except LlmUnavailable as exc:
         return {"error": turn_error(exc), "sql": ""}
+    except RateLimited as exc:  # respond keeps this answer and writes it to the thread
+        answer = budget_answer(turn, exc)
+        return {"intent": "unavailable", "answer": answer, "error": turn_error(exc), "sql": ""}
     return {
         "sql": draft.sql.strip().rstrip(";").strip(),
         "confidence": min(max(draft.confidence, 0.0), 1.0),

@@ -92,7 +92,7 @@ async def respond(
     result = state.get("result")
     update: State = {}
     if state.get("error") or result is None:
-        answer, chart = error_answer(state), None
+        answer, chart = state.get("answer") or error_answer(state), None  # a budget refusal wrote its own
     else:
         answer, usage = await summarize(turn, state, result)
         if usage is not None:
@@ -101,7 +101,7 @@ async def respond(
     error = state.get("error")
     message = answer_message(
         answer,
-        intent="database",
+        intent=state.get("intent") or "database",
         sql=state.get("sql", ""),
         row_count=result["row_count"] if result else None,
         source=state.get("source", "llm"),

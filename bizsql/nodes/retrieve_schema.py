@@ -34,6 +34,9 @@ async def retrieve_schema(
         "tables": retrieval.names,
         "glossary_terms": retrieval.terms,
         "schema_context": render_context(
-            retrieval.tables, privacy=turn.business.privacy_mode, detailed=retrieval.detailed
+            retrieval.tables,
+            privacy=turn.business.privacy_mode,
+            detailed=retrieval.detailed,
+            asked=retrieval.asked_columns,
         ),
     }

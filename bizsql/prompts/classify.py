@@ -13,7 +13,8 @@ whose database holds: {table_list}.
 Set intent from the LATEST message:
 - database: it asks for facts, numbers or lists from the business's data;
 - general: greetings, thanks, questions about you or how to use you, anything that needs no data;
-- clarify: it asks for data but is too vague even with the conversation (e.g. "show me the numbers")."""
+- clarify: it asks for data but is too vague even with the conversation (e.g. "show me the numbers");
+  then put one short question back in clarifying_question."""
 
 REWRITE_RULES = """
 

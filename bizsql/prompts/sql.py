@@ -13,7 +13,6 @@ question.
 - Return readable columns (names, not only ids) with clear aliases. ORDER BY when the question implies
   an order, LIMIT for a top N. At most {row_cap} rows are shown: aggregate for totals and trends.
 - Dates: date_trunc, intervals, CURRENT_DATE; never assume today's date.
-- The question is complete: add no filter from earlier turns that it does not state.
 {sections}"""
 
 SECTION = "\n{title}:\n{body}\n"
@@ -26,7 +25,8 @@ HUMAN = """\
 Question: {question}"""
 
 HUMAN_WITH_HISTORY = """\
-Recent conversation (for context only):
+Recent conversation (context only: the question below is complete, so add no filter from these turns
+that it does not state):
 {history}
 
 Question: {question}"""

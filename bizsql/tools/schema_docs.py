@@ -15,6 +15,9 @@ from typing import Any
 
 SAMPLE_CHARS = 40
 _SELF_EVIDENT = re.compile(r"(boolean|date|time|timestamp|interval)\b", re.IGNORECASE)
+_OPAQUE_KEY = re.compile(
+    r"(smallint|integer|bigint|int\d?|serial|bigserial|uuid|numeric|oid)\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -129,23 +132,32 @@ def detail_text(table: TableDoc, terms: Iterable[str] = ()) -> str:
 
 
 def render_context(
-    tables: Sequence[TableDoc], *, privacy: bool = False, detailed: Collection[str] | None = None
+    tables: Sequence[TableDoc],
+    *,
+    privacy: bool = False,
+    detailed: Collection[str] | None = None,
+    asked: Mapping[str, Collection[str]] | None = None,
 ) -> str:
     """The schema context the LLM sees: one DDL-like block per table, with keys, joins and comments.
 
     Tables named in ``detailed`` (all when it is None) show column comments and sample values; the
     others show their columns and keys on one line, enough to join through them or notice they fit, at
-    a fifth of the tokens. In privacy mode no sample values are included, because they are row values.
+    a fifth of the tokens, plus a note for each of their columns listed in ``asked`` (the ones the
+    question names or whose values it uses). In privacy mode no sample values are included, because
+    they are row values.
     """
+    notes_for = asked or {}
     return "\n\n".join(
-        _detailed_block(t, privacy=privacy) if detailed is None or t.name in detailed else _brief_block(t)
+        _detailed_block(t, privacy=privacy)
+        if detailed is None or t.name in detailed
+        else _brief_block(t, notes_for.get(t.name, ()), privacy=privacy)
         for t in tables
     )
 
 
-def _head(table: TableDoc) -> str:
+def _head(table: TableDoc, *, rows: bool = True) -> str:
     head = f"TABLE {table.name}"
-    if table.row_estimate is not None and table.row_estimate >= 0:
+    if rows and table.row_estimate is not None and table.row_estimate >= 0:
         head += f" (~{table.row_estimate:,} rows)"
     if table.comment:
         head += f" -- {table.comment}"
@@ -174,10 +186,19 @@ def _composite_keys(table: TableDoc) -> list[str]:
 
 
 def _teaches(table: TableDoc, col: ColumnDoc, fk_of: Mapping[str, ForeignKeyDoc]) -> bool:
-    """Whether sample values tell the model more than the type: not for keys ('1', '2', '3'), booleans,
-    dates or timestamps, whose form the type already gives."""
+    """Whether sample values tell the model more than the type: not for numeric or uuid keys ('1', '2',
+    '3'), booleans, dates or timestamps, whose form the type already gives. Text keys (a SKU, a country
+    code) keep theirs."""
     is_key = col.name in table.primary_key or col.name in fk_of
-    return not is_key and not _SELF_EVIDENT.match(col.type)
+    return not (is_key and _OPAQUE_KEY.match(col.type)) and not _SELF_EVIDENT.match(col.type)
+
+
+def _notes(table: TableDoc, col: ColumnDoc, fk_of: Mapping[str, ForeignKeyDoc], *, privacy: bool) -> str:
+    """A column's comment and telling sample values, '' when it has neither."""
+    notes = [col.comment] if col.comment else []
+    if col.samples and not privacy and _teaches(table, col, fk_of):
+        notes.append("e.g. " + ", ".join(repr(s[:SAMPLE_CHARS]) for s in col.samples[:5]))
+    return "; ".join(notes)
 
 
 def _detailed_block(table: TableDoc, *, privacy: bool) -> str:
@@ -185,17 +206,18 @@ def _detailed_block(table: TableDoc, *, privacy: bool) -> str:
     lines = [_head(table)]
     for col in table.columns:
         line = "  " + _column(table, col, fk_of.get(col.name))
-        notes = [col.comment] if col.comment else []
-        if col.samples and not privacy and _teaches(table, col, fk_of):
-            notes.append("e.g. " + ", ".join(repr(s[:SAMPLE_CHARS]) for s in col.samples[:5]))
-        if notes:
-            line += "  -- " + "; ".join(notes)
+        if notes := _notes(table, col, fk_of, privacy=privacy):
+            line += "  -- " + notes
         lines.append(line)
     lines.extend(f"  {key}" for key in _composite_keys(table))
     return "\n".join(lines)
 
 
-def _brief_block(table: TableDoc) -> str:
+def _brief_block(table: TableDoc, asked: Collection[str], *, privacy: bool) -> str:
     fk_of = _single_column_keys(table)
     columns = [_column(table, col, fk_of.get(col.name)) for col in table.columns]
-    return "\n".join([_head(table), "  " + ", ".join([*columns, *_composite_keys(table)])])
+    lines = [_head(table, rows=False), "  " + ", ".join([*columns, *_composite_keys(table)])]
+    for col in table.columns:
+        if col.name in asked and (notes := _notes(table, col, fk_of, privacy=privacy)):
+            lines.append(f"  -- {col.name}: {notes}")
+    return "\n".join(lines)

@@ -37,7 +37,7 @@ from bizsql.stores.business import BusinessConfig, VerifiedQuery
 from bizsql.tools.embeddings import MODEL_NAME, get_embeddings
 from bizsql.tools.lexical import Lexicon
 from bizsql.tools.schema_docs import TableDoc, detail_text, glossary_terms, summary_text, term_tables
-from bizsql.tools.schema_focus import detailed_tables, kept_tables, relevant_terms
+from bizsql.tools.schema_focus import asked_columns, detailed_tables, kept_tables, relevant_terms
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +77,8 @@ class Retrieval:
     scores: dict[str, float]
     bridges: list[str]
     detailed: list[str]
+    asked_columns: dict[str, list[str]]
+    """Per table shown in brief, the columns the question names or whose values it uses."""
     terms: list[str]
     fingerprint: str
     embed_ms: float
@@ -359,7 +361,12 @@ class SchemaIndex:
         )
         names = kept_tables(hits, detailed, index.adjacency, floor=settings.retrieval_keep_ratio)
         bridges = index.bridges(names, settings.retrieval_bridge_tables)
-        terms = relevant_terms({t: index.terms.get(t, ()) for t in business.glossary}, detailed, question)
+        asked = {
+            name: columns
+            for name in [*names, *bridges]
+            if name not in detailed and (columns := asked_columns(index.tables[name], question))
+        }
+        terms = relevant_terms(business.glossary, index.terms, detailed, question)
         t2 = time.perf_counter()
         stats = self._stats_for(business.business_id)
         stats.searches += 1
@@ -370,6 +377,7 @@ class SchemaIndex:
             scores=dict(hits),
             bridges=bridges,
             detailed=detailed,
+            asked_columns=asked,
             terms=terms,
             fingerprint=index.fingerprint,
             embed_ms=(t1 - t0) * 1000,

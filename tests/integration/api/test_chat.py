@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,54 +146,6 @@ async def test_a_thread_continues_after_the_server_restarts(
         assert QUESTION in prompt_text(llm.requests_for("Classification")[-1])
         listed = (await second_server.get("/conversations", headers=headers)).json()["threads"]
         assert [(t["thread_id"], t["turns"]) for t in listed] == [(first["thread_id"], 2)]
-
-
-@pytest.fixture
-async def swift_over_budget(api_settings: Settings) -> AsyncIterator[None]:
-    """swift_logistics has already spent today's token budget (from its business config)."""
-    key = f"{budget.PREFIX}:swift_logistics:{datetime.now(UTC):%Y-%m-%d}"
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(api_settings.mongo_url)
-    config = await mongo[api_settings.mongo_db][BUSINESS_CONFIGS].find_one({"business_id": "swift_logistics"})
-    await mongo.close()
-    assert config is not None and config["daily_token_budget"]
-    client = aioredis.Redis.from_url(api_settings.redis_url or "")
-    await client.set(key, config["daily_token_budget"])
-    try:
-        yield
-    finally:
-        await client.delete(key)
-        await client.aclose()
-
-
-async def test_over_budget_llm_questions_get_429_but_verified_ones_answer(
-    client: httpx.AsyncClient,
-    headers: Headers,
-    llm: StubMistral,
-    swift_over_budget: None,
-    api_settings: Settings,
-) -> None:
-    carol = headers["carol"]
-    refused = await client.post(
-        "/chat", json={"message": "Which trucks need maintenance soon?"}, headers=carol
-    )
-    assert refused.status_code == 429
-    assert refused.json()["error"] == "rate_limited"
-    assert "daily LLM budget" in refused.json()["detail"]
-    assert 0 < int(refused.headers["retry-after"]) <= 86400
-    assert llm.requests == []
-
-    verified = verified_question("swift_logistics")
-    answered = await client.post("/chat", json={"message": verified.question}, headers=carol)
-    assert answered.status_code == 200, answered.text
-    assert answered.json()["rows"] == rows_of(api_settings, "swift_logistics", verified.sql)
-
-    streamed = await client.post(
-        "/chat/stream", json={"message": "Which trucks need maintenance soon?"}, headers=carol
-    )
-    assert sse_events(streamed.text)[-1] == (
-        "error",
-        {"error": "rate_limited", "detail": refused.json()["detail"]},
-    )
 
 
 async def test_the_31st_chat_turn_in_a_minute_gets_429(default_limits: Settings, make_user: MakeUser) -> None:

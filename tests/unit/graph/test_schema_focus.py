@@ -5,7 +5,7 @@ from __future__ import annotations
 from bizsql.config import Settings
 from bizsql.tools.lexical import mentions
 from bizsql.tools.schema_docs import TableDoc, render_context
-from bizsql.tools.schema_focus import detailed_tables, kept_tables, relevant_terms
+from bizsql.tools.schema_focus import asked_columns, detailed_tables, kept_tables, relevant_terms
 from bizsql.tools.schema_index import SchemaIndex
 from tests.unit.graph.conftest import SHOP_TABLES, FakeSource, col, fk, shop_business
 
@@ -24,14 +24,62 @@ def test_a_weak_table_stays_only_when_it_joins_a_table_shown_in_full() -> None:
     adjacency = {"orders": {"customers"}, "customers": {"orders"}}
     kept = kept_tables(ranked, ["orders"], adjacency, floor=0.55)
     assert kept == ["orders", "customers", "products"], "suppliers neither joins orders nor scores near it"
+    assert kept_tables([("orders", -0.2), ("stores", -0.3)], [], {}, floor=0.55) == ["orders"], (
+        "the best table stays whatever its score"
+    )
 
 
 def test_glossary_terms_come_when_asked_about_or_defined_over_a_table_in_full() -> None:
-    terms = {"revenue": ("orders",), "average order value (AOV)": ("orders",), "low stock": ("inventory",)}
-    assert relevant_terms(terms, ["customers"], "How many customers live in Texas?") == []
-    assert relevant_terms(terms, ["orders"], "Orders per month") == ["revenue", "average order value (AOV)"]
-    assert relevant_terms(terms, ["customers"], "What is our AOV?") == ["average order value (AOV)"]
-    assert relevant_terms({"active customer": ()}, [], "How many active customers?") == ["active customer"]
+    glossary = {
+        "revenue": "sum(orders.total) for shipped orders",
+        "average order value (AOV)": "avg(orders.total)",
+        "low stock": "inventory rows at or below the reorder level",
+        "visit": "an appointment with status = 'completed'",
+        "active customer": "a customer who ordered in the last 90 days",
+    }
+    named = {"revenue": ("orders",), "average order value (AOV)": ("orders",), "low stock": ("inventory",)}
+    assert relevant_terms(glossary, named, ["stores"], "How many stores are in Texas?") == []
+    assert relevant_terms(glossary, named, ["orders"], "Orders per month") == [
+        "revenue", "average order value (AOV)"
+    ]  # fmt: skip
+    assert relevant_terms(glossary, named, ["stores"], "What is our AOV?") == ["average order value (AOV)"]
+    assert relevant_terms(glossary, named, ["stores"], "How many active customers?") == ["active customer"]
+    assert relevant_terms(glossary, named, ["appointments"], "Visits per doctor") == ["visit"]
+    assert relevant_terms(glossary, named, ["appointments"], "Appointments per doctor") == ["visit"], (
+        "a definition about a table shown in full, in words rather than by its exact name"
+    )
+    assert relevant_terms(glossary, named, ["customers"], "Customers per state") == ["active customer"]
+
+
+def test_columns_the_question_names_or_whose_values_it_uses() -> None:
+    customers = TableDoc(
+        "customers",
+        (
+            col("id", "integer", "", "1", "2"),
+            col("loyalty_tier", "text", "bronze < silver < gold < platinum", "platinum", "gold"),
+            col("state", "text", "", "TX", "CA"),
+            col("notes", "text", "", "please call before delivery, the gate code is 4"),
+            col("visits", "integer", "", "3", "12"),
+        ),
+    )
+    assert asked_columns(customers, "Average order value of gold customers") == ["loyalty_tier"]
+    assert asked_columns(customers, "Customers per loyalty tier") == ["loyalty_tier"]
+    assert asked_columns(customers, "How many customers in CA?") == ["state"]
+    assert asked_columns(customers, "Who should we call before delivery?") == [], "free text never matches"
+    assert asked_columns(customers, "Customers with 3 orders and id 12") == [], "ids and numbers never do"
+
+
+def test_a_brief_table_keeps_the_notes_of_the_columns_asked_about() -> None:
+    customers = TableDoc(
+        "customers",
+        (col("id"), col("loyalty_tier", "text", "bronze < gold", "gold"), col("city", "text", "", "Austin")),
+        primary_key=("id",),
+    )
+    shown = render_context([customers], detailed=(), asked={"customers": ["loyalty_tier"]})
+    assert shown.endswith("\n  -- loyalty_tier: bronze < gold; e.g. 'gold'")
+    assert "Austin" not in shown
+    private = render_context([customers], detailed=(), asked={"customers": ["loyalty_tier"]}, privacy=True)
+    assert private.endswith("\n  -- loyalty_tier: bronze < gold")
 
 
 def test_a_term_is_mentioned_in_any_word_form_or_by_its_abbreviation() -> None:
@@ -65,13 +113,15 @@ def test_sample_values_are_shown_only_where_they_say_more_than_the_type() -> Non
             col("shipped_on", "date", "", "2024-01-01"),
             col("created_at", "timestamp with time zone", "", "2024-01-01T10:00:00+00:00"),
             col("fragile", "boolean", "", "true", "false"),
+            col("country_code", "char(2)", "", "DE", "FR"),
         ),
         primary_key=("id",),
-        foreign_keys=(fk("carrier_id", "carriers"),),
+        foreign_keys=(fk("carrier_id", "carriers"), fk("country_code", "countries")),
     )
     shown = render_context([table])
     assert "status text  -- where it is; e.g. 'in_transit', 'delivered'" in shown
     assert "weight_kg numeric(8,2)  -- e.g. '12.50'" in shown
+    assert "REFERENCES countries(id)  -- e.g. 'DE', 'FR'" in shown, "a text key's values show its form"
     for quiet in ("'1'", "'7'", "'2024-01-01'", "'2024-01-01T10", "'true'"):
         assert quiet not in shown, quiet
     assert "e.g." not in render_context([table], privacy=True), "privacy mode shows no row values"
