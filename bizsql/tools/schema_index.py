@@ -15,13 +15,10 @@ import hashlib
 import json
 import re
 import shutil
-import statistics
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import combinations
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,10 +31,11 @@ from langchain_core.embeddings import Embeddings
 
 from bizsql.config import Settings
 from bizsql.stores.business import BusinessConfig, VerifiedQuery
+from bizsql.tools.business_index import BusinessIndex
 from bizsql.tools.embeddings import MODEL_NAME, get_embeddings
-from bizsql.tools.lexical import Lexicon
 from bizsql.tools.schema_docs import TableDoc, detail_text, glossary_terms, summary_text, term_tables
 from bizsql.tools.schema_focus import asked_columns, detailed_tables, kept_tables, relevant_terms
+from bizsql.tools.search_stats import SearchStats, folder_size
 
 log = structlog.get_logger(__name__)
 
@@ -46,10 +44,6 @@ faiss.omp_set_num_threads(1)
 threads, 0.4 ms with 1, measured), and concurrent requests already use the cores."""
 
 INDEX_FORMAT = 2
-LEXICAL_BOOST = 0.3
-"""Added to a table's score (a sum of two cosines, so up to 2) per keyword signal naming it."""
-DENSE_CANDIDATES = 20
-LATENCY_WINDOW = 2000
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -89,87 +83,6 @@ class Retrieval:
         return [t.name for t in self.tables]
 
 
-@dataclass
-class BusinessIndex:
-    """One loaded index: FAISS store, tables by name, their foreign-key neighbours, the keyword lexicon."""
-
-    fingerprint: str
-    store: FAISS
-    tables: dict[str, TableDoc]
-    path: Path
-    built_at: datetime
-    terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    adjacency: dict[str, set[str]] = field(init=False)
-    lexicon: Lexicon = field(init=False)
-    rows: dict[str, int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        adj: dict[str, set[str]] = {name: set() for name in self.tables}
-        for table in self.tables.values():
-            for ref in table.references():
-                if ref in adj and ref != table.name:
-                    adj[table.name].add(ref)
-                    adj[ref].add(table.name)
-        self.adjacency = adj
-        self.lexicon = Lexicon.build(self.tables, self.terms)
-        docs = self.store.docstore._dict  # type: ignore[attr-defined]
-        self.rows = {
-            docs[doc_id].metadata["table"]: row for row, doc_id in self.store.index_to_docstore_id.items()
-        }
-
-    def search(self, vector: Sequence[float], k: int, question: str = "") -> list[tuple[str, float]]:
-        """Table names and scores, best first: embedding similarity plus keyword signals. No embedding
-        happens here."""
-        query = np.asarray([vector], dtype=np.float32)
-        scores, ids = self.store.index.search(query, min(max(DENSE_CANDIDATES, 4 * k), len(self.rows)))
-        names = self.store.index_to_docstore_id
-        docs = self.store.docstore._dict  # type: ignore[attr-defined]
-        found = {
-            docs[names[i]].metadata["table"]: float(sc)
-            for sc, i in zip(scores[0], ids[0], strict=True)
-            if i >= 0
-        }
-        for name, signals in self.lexicon.matches(question).items() if question else ():
-            if name not in found:
-                found[name] = float(np.dot(self.store.index.reconstruct(self.rows[name]), query[0]))
-            found[name] += LEXICAL_BOOST * signals
-        return sorted(found.items(), key=lambda kv: -kv[1])[:k]
-
-    def bridges(self, names: Sequence[str], limit: int) -> list[str]:
-        """Tables that join two retrieved, not directly joined tables (one hop), best-ranked pairs first."""
-        chosen = set(names)
-        found: list[str] = []
-        for a, b in combinations(names, 2):
-            if len(found) >= limit:
-                break
-            if b in self.adjacency.get(a, set()):
-                continue
-            middle = sorted((self.adjacency.get(a, set()) & self.adjacency.get(b, set())) - chosen)
-            if middle:
-                found.append(middle[0])
-                chosen.add(middle[0])
-        return found
-
-
-@dataclass
-class _Stats:
-    searches: int = 0
-    rebuilds: int = 0
-    last_rebuild_reason: str = ""
-    search_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
-    embed_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
-
-
-def _percentiles(values: Sequence[float]) -> dict[str, float | None]:
-    if not values:
-        return {"p50": None, "p95": None, "p99": None}
-    if len(values) == 1:
-        v = round(values[0], 3)
-        return {"p50": v, "p95": v, "p99": v}
-    q = statistics.quantiles(values, n=100, method="inclusive")
-    return {"p50": round(q[49], 3), "p95": round(q[94], 3), "p99": round(q[98], 3)}
-
-
 class SchemaIndex:
     """Per-business FAISS indexes keyed by schema fingerprint, plus the verified-query index and stats."""
 
@@ -188,7 +101,7 @@ class SchemaIndex:
         self._indexes: dict[str, BusinessIndex] = {}
         self._checked: dict[str, tuple[str, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._stats: dict[str, _Stats] = {}
+        self._stats: dict[str, SearchStats] = {}
         self._verified: dict[str, tuple[str, list[VerifiedQuery], np.ndarray]] = {}
         self._vectors: dict[str, list[float]] = {}
 
@@ -406,36 +319,24 @@ class SchemaIndex:
         return queries, matrix
 
     # --- stats -----------------------------------------------------------------------------------
-    def _stats_for(self, business_id: str) -> _Stats:
-        return self._stats.setdefault(business_id, _Stats())
+    def _stats_for(self, business_id: str) -> SearchStats:
+        return self._stats.setdefault(business_id, SearchStats())
 
     def stats(self) -> dict[str, Any]:
         """Per business: index size, searches, latency percentiles (ms), rebuilds; for /debug/search-stats."""
         out: dict[str, Any] = {}
         for bid in sorted(set(self._stats) | set(self._indexes)):
-            stats = self._stats_for(bid)
             index = self._indexes.get(bid)
             out[bid] = {
                 "tables": len(index.tables) if index else 0,
                 "vectors": index.store.index.ntotal if index else 0,
                 "fingerprint": index.fingerprint if index else None,
                 "built_at": index.built_at.isoformat() if index else None,
-                "bytes_on_disk": _folder_size(index.path) if index else 0,
-                "searches": stats.searches,
-                "search_ms": _percentiles(list(stats.search_ms)),
-                "embed_ms": _percentiles(list(stats.embed_ms)),
-                "rebuilds": stats.rebuilds,
-                "last_rebuild_reason": stats.last_rebuild_reason,
+                "bytes_on_disk": folder_size(index.path) if index else 0,
+                **self._stats_for(bid).report(),
             }
         return out
 
 
 def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
-def _folder_size(path: Path) -> int:
-    try:
-        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
-    except OSError:
-        return 0
