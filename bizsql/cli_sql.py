@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pymongo import AsyncMongoClient
@@ -110,22 +110,52 @@ async def _run(
 
 
 def mcp_command(
-    business: BusinessOption,
-    http: Annotated[
-        int | None, typer.Option("--http", help="Serve streamable HTTP on this port (default: stdio).")
+    business: Annotated[
+        str | None,
+        typer.Option(
+            "--business",
+            "-b",
+            help="Business id. Stdio: required. HTTP: the default for calls that name none.",
+        ),
     ] = None,
-    host: Annotated[str, typer.Option(help="Bind address for --http.")] = "127.0.0.1",
+    http: Annotated[
+        int | None,
+        typer.Option(
+            "--http",
+            help="Serve streamable HTTP on this port; every request needs a bearer access token "
+            "(or a service token of this deployment).",
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Bind address for --http; token auth makes it safe to expose (use HTTPS).")
+    ] = "127.0.0.1",
     as_user: Annotated[
-        str | None, typer.Option("--as", help="Act as this user (default: the business's analyst).")
+        str | None,
+        typer.Option("--as", help="Stdio only: act as this user (default: the business's analyst)."),
     ] = None,
 ) -> None:
-    """Serve list_tables, describe_table, run_sql and explain_sql for one business over MCP."""
+    """Serve list_tables, describe_table, run_sql and explain_sql over MCP.
+
+    Stdio: a local process you started, acting as the --as user of --business.
+
+    HTTP: each request acts as its bearer token's user (POST /auth/login); admins may name any business.
+    A service token signed with this deployment's JWT secret (the graph's, with BIZSQL_MCP_URL) acts as
+    the user each call names in as_user, with that user's rights.
+    """
     from bizsql.tools.mcp_server import serve
 
+    if http is None and business is None:
+        _usage_error("stdio serves one business: name it with --business")
+    if http is not None and as_user is not None:
+        _usage_error("--as is for stdio; over HTTP each request acts as its bearer token's user")
     settings = _settings()
     try:
         with embedded_servers(settings) as resolved:
             asyncio.run(serve(resolved, business, username=as_user, http_port=http, host=host))
     except (EmbeddedUnavailable, NotFound) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        _usage_error(str(exc))
+
+
+def _usage_error(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE) from None

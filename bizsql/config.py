@@ -171,6 +171,13 @@ class Settings(BaseSettings):
         description="Streamable-HTTP URL of a running `bizsql mcp` server; set, the graph executes SQL "
         "through it instead of in-process.",
     )
+    mcp_token: SecretStr | None = Field(
+        None,
+        description="Only for an MCP server of another deployment: the access token (its POST /auth/login) "
+        "the MCP client sends to BIZSQL_MCP_URL; SQL there runs as that user, and it expires like any access "
+        "token. Unset: the client signs 5-minute service tokens with BIZSQL_JWT_SECRET and each call acts as "
+        "the asking user.",
+    )
 
     # --- secure SQL (issue 5): executor pools, connection retries, audit ------------------------------
     sql_pool_max_size: int = Field(

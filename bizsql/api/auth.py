@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from redis.exceptions import RedisError
 
-from bizsql.api.deps import USER_GONE, IdentityDep, ServicesDep
+from bizsql.api.deps import IdentityDep, ServicesDep
 from bizsql.api.errors import ERROR_RESPONSES
+from bizsql.auth.access import USER_GONE
 from bizsql.auth.identity import Identity, Role
 from bizsql.auth.tokens import TokenPair
 from bizsql.auth.users import authenticate, find_user

@@ -17,15 +17,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.exceptions import RedisError
 
 from bizsql.api.services import Services
+from bizsql.auth.access import identify_token
 from bizsql.auth.identity import ALL_BUSINESSES, Identity
 from bizsql.chat import Turn
-from bizsql.errors import AuthFailed, NotFound, ServiceUnavailable, TenantDenied
-from bizsql.metrics import AUTH_FAILURES, REDIS_FAIL_OPEN
+from bizsql.errors import NotFound, ServiceUnavailable, TenantDenied
+from bizsql.metrics import REDIS_FAIL_OPEN
 from bizsql.stores.business import BusinessConfig
 
 log = structlog.get_logger(__name__)
 
-USER_GONE = "this user no longer exists or is disabled"
 bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
 
 
@@ -40,27 +40,13 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 async def identify(services: Services, token: str | None) -> Identity:
     """The user of a valid access token whose session is still open, as stored now (a role or business
     changed since login applies), or AuthFailed when the user has been disabled or deleted."""
-    if not token:
-        raise AuthFailed("missing bearer token")
-    try:
-        claims = services.tokens.verify(token, "access")
-    except AuthFailed:
-        AUTH_FAILURES.labels(endpoint="access").inc()
-        raise
-    try:
-        alive = await services.tokens.session_alive(claims.session_id)
-    except RedisError as exc:
-        if not services.settings.redis_fail_open:
-            raise ServiceUnavailable("the session store (Redis) does not answer") from exc
-        REDIS_FAIL_OPEN.labels(check="session").inc()
-        alive = True
-    if not alive:
-        AUTH_FAILURES.labels(endpoint="access").inc()
-        raise AuthFailed("session has ended; log in again")
-    identity = await services.users.current(claims.identity.username)
-    if identity is None:
-        AUTH_FAILURES.labels(endpoint="access").inc()
-        raise AuthFailed(USER_GONE)
+    identity, _ = await identify_token(
+        services.tokens,
+        services.users,
+        token,
+        redis_fail_open=services.settings.redis_fail_open,
+        endpoint="access",
+    )
     return identity
 
 

@@ -45,11 +45,16 @@ class MongoBusinessConfigs:
 
 
 def _executor(settings: Settings, mongo: AsyncMongoClient[dict[str, Any]]) -> SqlRunner:
-    """In-process executor by default; the MCP client when ``BIZSQL_MCP_URL`` is set."""
+    """In-process executor by default; the MCP client when ``BIZSQL_MCP_URL`` is set, with the configured
+    ``BIZSQL_MCP_TOKEN`` (another deployment's server), else with service tokens signed by our JWT secret."""
     if settings.mcp_url:
+        from bizsql.auth.service_tokens import ServiceTokens
         from bizsql.tools.mcp_client import McpSqlRunner
 
-        return McpSqlRunner(settings.mcp_url)
+        token = settings.mcp_token.get_secret_value() if settings.mcp_token is not None else ""
+        if token:
+            return McpSqlRunner(settings.mcp_url, token=token)
+        return McpSqlRunner(settings.mcp_url, service=ServiceTokens(settings.secret_values()[0]))
     from bizsql.tools.executor import MongoAudit, SqlExecutor
 
     return SqlExecutor(settings, MongoAudit(mongo[settings.mongo_db]))

@@ -1,9 +1,14 @@
-"""An MCP server for one business: list_tables, describe_table, run_sql, explain_sql over the same guard.
+"""An MCP server: list_tables, describe_table, run_sql, explain_sql over the same guard and executor.
 
-Desktop MCP clients start it over stdio (``bizsql mcp --business acme_retail``); the graph reaches it over
-streamable HTTP (``--http PORT``) when ``BIZSQL_MCP_URL`` is set. It acts as one fixed user (by default the
-business's read-only analyst), because MCP carries no user identity of its own. Failures come back as tool
-errors whose text is JSON ``{"error": code, "reason": ...}``, so a client can tell refusals from faults.
+Over stdio (``bizsql mcp --business acme_retail``) it is a local process the user started, so it acts as
+the user named with ``--as`` (by default the business's read-only analyst). Over streamable HTTP
+(``--http PORT``) every request must carry ``Authorization: Bearer``: a user's access token from the REST
+API's POST /auth/login (each call runs as that user), or a service token of this deployment (the graph's
+MCP client), with which each call names its user in ``as_user`` (see ``mcp_auth``). Either way a call has
+that user's rights: their own business (an admin names any), their role's writes. A call refused another
+business is audited like the executor's refusals. Failures come back as tool errors whose text is JSON
+``{"error": code, "reason": ...}``, so a client can tell refusals from faults; a refused token is an HTTP
+401 ``{"error", "detail"}`` before any tool runs.
 """
 
 from __future__ import annotations
@@ -11,94 +16,167 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import psycopg
-from mcp.server.fastmcp import FastMCP
+import redis.asyncio as aioredis
+import structlog
+import uvicorn
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from pydantic import AnyHttpUrl, Field
 from pymongo import AsyncMongoClient
 
-from bizsql.auth.identity import Identity
+from bizsql.auth.identity import ALL_BUSINESSES, Identity
+from bizsql.auth.service_tokens import ServiceTokens
+from bizsql.auth.tokens import TokenService
+from bizsql.auth.users import UserDirectory
 from bizsql.config import Settings
-from bizsql.errors import BizsqlError, QueryFailed
+from bizsql.errors import BizsqlError, NotFound, QueryFailed, TenantDenied
 from bizsql.stores.business import BusinessConfig, aload_business_config
 from bizsql.tools import introspect
-from bizsql.tools.executor import ExplainResult, MongoAudit, QueryResult, SqlExecutor, write_refusal
+from bizsql.tools.audit import AuditEntry
+from bizsql.tools.executor import ExplainResult, MongoAudit, QueryResult, SqlExecutor
+from bizsql.tools.mcp_auth import AccessTokenVerifier, AsUserArg, acting_user, explain_refusals
 from bizsql.tools.sql_context import load_context
+from bizsql.tools.sql_guard import Verdict
 
-ConfigLoader = Callable[[], Awaitable[BusinessConfig]]
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+ConfigLoader = Callable[[str], Awaitable[BusinessConfig]]
+BusinessArg = Annotated[
+    str | None,
+    Field(description="Business id, e.g. acme_retail. Default: the server's business, else your own."),
+]
 CONFIG_TTL_S = 10.0
+REDIS_TIMEOUT_S = 2.0
 
 
-def server_name(business_id: str) -> str:
-    """The name clients see at initialize; the MCP client checks it to avoid querying the wrong tenant."""
-    return f"bizsql-{business_id}"
+def server_name(business_id: str | None) -> str:
+    """The name clients see at initialize: the default business when the server has one."""
+    return f"bizsql-{business_id}" if business_id else "bizsql"
 
 
 def build_mcp_server(
     executor: SqlExecutor,
-    business: BusinessConfig | ConfigLoader,
-    identity: Identity,
+    configs: ConfigLoader,
+    identity: Identity | None,
     *,
     business_id: str | None = None,
+    verifier: AccessTokenVerifier | None = None,
+    issuer_url: str = "http://127.0.0.1:8000",
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> FastMCP:
-    """A FastMCP server bound to one business; ``business`` may be a loader (then name ``business_id``)
-    so config edits show up without a restart."""
-    load = _loader(business)
-    if isinstance(business, BusinessConfig):
-        business_id = business.business_id
-    assert business_id, "a config loader needs the business_id it loads"
+    """A FastMCP server acting as ``identity`` (stdio, in-process) or, with a ``verifier``, as each
+    HTTP request's token user (or the user a service token names). ``business_id`` is the business of
+    calls that name none."""
+    assert (identity is None) != (verifier is None), "act as one fixed user, or as each token's user"
+    auth = None
+    if verifier is not None:
+        # No resource_server_url: we are not an OAuth authorization server, so we advertise no
+        # protected-resource metadata that would send OAuth clients looking for one.
+        auth = AuthSettings(issuer_url=AnyHttpUrl(issuer_url), resource_server_url=None)
     mcp = FastMCP(
         name=server_name(business_id),
         instructions=(
-            f"Read-only SQL over the {business_id} database (PostgreSQL). Call list_tables, then "
-            "describe_table for the tables you need, then run_sql with one SELECT. Every statement passes "
-            "the bizsql guard; refusals explain why."
+            f"Read-only SQL over {business_id or 'your business'}'s database (PostgreSQL). Call list_tables, "
+            "then describe_table for the tables you need, then run_sql with one SELECT. Every statement "
+            "passes the bizsql guard; refusals explain why."
         ),
+        token_verifier=verifier,
+        auth=auth,
         host=host,
         port=port,
         log_level="WARNING",
     )
+
+    users = verifier.users if verifier is not None else None
+
+    async def scope(
+        ctx: Context[Any, Any, Any], business: str | None, as_user: str | None, tool: str, sql: str = ""
+    ) -> tuple[BusinessConfig, Identity]:
+        caller = await acting_user(ctx, as_user, identity, users)
+        target = _business_of(caller, business, business_id)
+        if not caller.may_access(target):
+            denied = TenantDenied(f"user {caller.username!r} may not access business {target!r}")
+            await _audit_denied(executor, caller, target, tool, sql, denied)
+            raise denied
+        return await configs(target), caller
+
     read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+    writes = ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False)
 
     @mcp.tool(annotations=read_only)
-    async def list_tables() -> list[introspect.TableSummary]:
-        """Tables and views of this business, with a comment and an estimated row count each."""
-        config = await load()
+    async def list_tables(
+        ctx: Context[Any, Any, Any], business: BusinessArg = None, as_user: AsUserArg = None
+    ) -> list[introspect.TableSummary]:
+        """Tables and views of the business, with a comment and an estimated row count each."""
+        config, _ = await _guarded(scope(ctx, business, as_user, "list_tables"))
         return await _guarded(_list(executor, config))
 
     @mcp.tool(annotations=read_only)
-    async def describe_table(table: str) -> introspect.TableDescription:
+    async def describe_table(
+        table: str, ctx: Context[Any, Any, Any], business: BusinessArg = None, as_user: AsUserArg = None
+    ) -> introspect.TableDescription:
         """Columns (type, nullable, comment, sample values), primary key and foreign keys of one table."""
-        config = await load()
+        config, _ = await _guarded(scope(ctx, business, as_user, "describe_table"))
         return await _guarded(_describe(executor, config, table))
 
-    writes = ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False)
-
-    @mcp.tool(annotations=read_only if _read_only(business, identity) else writes)
-    async def run_sql(sql: str) -> QueryResult:
+    @mcp.tool(annotations=read_only if identity is not None and not identity.may_write else writes)
+    async def run_sql(
+        sql: str, ctx: Context[Any, Any, Any], business: BusinessArg = None, as_user: AsUserArg = None
+    ) -> QueryResult:
         """Run one PostgreSQL statement (SELECT, WITH, VALUES, EXPLAIN) and return columns and rows.
 
         Results are capped at the business's row limit (``truncated`` says so) and time out after its
-        statement timeout."""
-        config = await load()
-        return await _guarded(executor.run(sql, business=config, identity=identity, source="mcp"))
+        statement timeout. Writes run only for editors and admins of a business that allows them."""
+        config, caller = await _guarded(scope(ctx, business, as_user, "run_sql", sql))
+        return await _guarded(executor.run(sql, business=config, identity=caller, source="mcp"))
 
     @mcp.tool(annotations=read_only)
-    async def explain_sql(sql: str) -> ExplainResult:
+    async def explain_sql(
+        sql: str, ctx: Context[Any, Any, Any], business: BusinessArg = None, as_user: AsUserArg = None
+    ) -> ExplainResult:
         """The planner's estimated cost and JSON plan of a read query, without running it."""
-        config = await load()
+        config, _ = await _guarded(scope(ctx, business, as_user, "explain_sql", sql))
         return await _guarded(executor.explain(sql, business=config))
 
     return mcp
 
 
+def _business_of(caller: Identity, requested: str | None, default: str | None) -> str:
+    """The named business, else the server's, else the caller's own (an admin has none)."""
+    business_id = requested or default or caller.business_id
+    if business_id == ALL_BUSINESSES:
+        raise NotFound("name a business (the business argument): this server has no default one")
+    return business_id
+
+
+async def _audit_denied(
+    executor: SqlExecutor, caller: Identity, business_id: str, tool: str, sql: str, exc: TenantDenied
+) -> None:
+    """Record a call refused another business, as ``SqlExecutor.run`` records its refusals: who probed
+    what. A lost audit write is logged, not raised: the caller is refused either way."""
+    if executor.audit is None:
+        return
+    verdict = Verdict(allowed=False, kind="unknown", reason="not your business", tables=[])
+    entry = AuditEntry(
+        business_id=business_id, user=caller.username, role=caller.role, source="mcp", sql=sql,
+        kind=verdict.kind, verdict=verdict.model_dump(), outcome="refused", error=f"{tool}: {exc.detail}",
+    )  # fmt: skip
+    try:
+        await executor.audit.record(entry)
+    except Exception as error:
+        log.error("audit_write_failed", business=business_id, error=str(error))
+
+
 async def serve(
     settings: Settings,
-    business_id: str,
+    business_id: str | None,
     *,
     username: str | None = None,
     http_port: int | None = None,
@@ -110,56 +188,72 @@ async def serve(
         settings.mongo_url, serverSelectionTimeoutMS=5000, tz_aware=True
     )
     executor = SqlExecutor(settings, MongoAudit(mongo[settings.mongo_db]))
+    configs = cached_configs(mongo, settings)
     try:
-        _, identity = await load_context(mongo, settings, business_id, username)
-        loader = cached_config_loader(mongo, settings, business_id)
-        await loader()
-        mcp = build_mcp_server(
-            executor, loader, identity, business_id=business_id, host=host, port=http_port or settings.port
-        )
         if http_port is None:
-            await mcp.run_stdio_async()
+            assert business_id, "stdio serves the business named on the command line"
+            _, identity = await load_context(mongo, settings, business_id, username)
+            await build_mcp_server(executor, configs, identity, business_id=business_id).run_stdio_async()
         else:
-            await mcp.run_streamable_http_async()
+            if business_id:
+                await configs(business_id)  # an unknown business fails now, not at the first call
+            await _serve_http(settings, mongo, executor, configs, business_id, host, http_port)
     finally:
         await executor.close()
         await mongo.close()
 
 
-def cached_config_loader(
-    mongo: AsyncMongoClient[dict[str, Any]], settings: Settings, business_id: str, ttl: float = CONFIG_TTL_S
-) -> ConfigLoader:
-    """The business config from MongoDB, reused for ``ttl`` seconds (an edited row cap shows up soon)."""
-    cached: list[tuple[float, BusinessConfig]] = []
+async def _serve_http(
+    settings: Settings,
+    mongo: AsyncMongoClient[dict[str, Any]],
+    executor: SqlExecutor,
+    configs: ConfigLoader,
+    business_id: str | None,
+    host: str,
+    port: int,
+) -> None:
+    """Streamable HTTP behind the SDK's bearer auth: bizsql's access tokens (sessions, users as stored)
+    or this deployment's service tokens."""
+    assert settings.redis_url
+    redis = aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+    )
+    verifier = AccessTokenVerifier(
+        TokenService(settings, redis),
+        UserDirectory(mongo[settings.mongo_db], settings.user_recheck_seconds),
+        service=ServiceTokens(settings.secret_values()[0]),
+        redis_fail_open=settings.redis_fail_open,
+    )
+    api_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    mcp = build_mcp_server(
+        executor, configs, None, business_id=business_id, verifier=verifier,
+        issuer_url=f"http://{api_host}:{settings.port}", host=host, port=port,
+    )  # fmt: skip
+    app = explain_refusals(mcp.streamable_http_app())
+    try:
+        await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).serve()
+    finally:
+        await redis.aclose()
 
-    async def load() -> BusinessConfig:
-        if cached and time.monotonic() - cached[0][0] < ttl:
-            return cached[0][1]
+
+def cached_configs(
+    mongo: AsyncMongoClient[dict[str, Any]], settings: Settings, ttl: float = CONFIG_TTL_S
+) -> ConfigLoader:
+    """Business configs from MongoDB, each reused for ``ttl`` seconds (an edited row cap shows up soon)."""
+    cached: dict[str, tuple[float, BusinessConfig]] = {}
+
+    async def load(business_id: str) -> BusinessConfig:
+        hit = cached.get(business_id)
+        if hit and time.monotonic() - hit[0] < ttl:
+            return hit[1]
         config = await aload_business_config(mongo[settings.mongo_db], business_id)
-        cached[:] = [(time.monotonic(), config)]
+        cached[business_id] = (time.monotonic(), config)
         return config
 
     return load
 
 
-def _loader(business: BusinessConfig | ConfigLoader) -> ConfigLoader:
-    if not isinstance(business, BusinessConfig):
-        return business
-    fixed = business
-
-    async def load() -> BusinessConfig:
-        return fixed
-
-    return load
-
-
-def _read_only(business: BusinessConfig | ConfigLoader, identity: Identity) -> bool:
-    if isinstance(business, BusinessConfig):
-        return write_refusal(business, identity) is not None
-    return not identity.may_write
-
-
-async def _guarded(call: Awaitable[Any]) -> Any:
+async def _guarded(call: Awaitable[T]) -> T:
     """Typed bizsql errors become tool errors with a JSON body the client maps back."""
     try:
         return await call

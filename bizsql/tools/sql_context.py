@@ -1,4 +1,8 @@
-"""Who runs SQL outside a web request (the CLI, the MCP server): the business config and the user."""
+"""Who runs SQL outside a web request (the CLI, the MCP server): the business config and the user.
+
+A local process (``bizsql sql run``, ``bizsql mcp`` over stdio) acts as a user named on its command line;
+the MCP server over HTTP acts as the user of each request's access token, checked as the REST API does.
+"""
 
 from __future__ import annotations
 

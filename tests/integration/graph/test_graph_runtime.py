@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
+from pymongo import MongoClient
 
 from bizsql.checkpointers import AsyncRedisMongoSaver
 from bizsql.config import Settings
@@ -24,6 +25,7 @@ from bizsql.graph.deps import build_deps
 from bizsql.llm import ANSWER_TAG
 from bizsql.stores.business import BusinessConfig
 from bizsql.stores.conversations import ConversationStore
+from bizsql.stores.mongo import AUDIT_LOGS
 from bizsql.tools.schema_index import SchemaIndex
 from bizsql.tools.schema_source import PgSchemaSource
 from tests.integration.graph.conftest import Chat, query
@@ -107,12 +109,13 @@ async def test_a_new_column_shows_in_the_next_questions_schema_context(
 
 @pytest.fixture
 def mcp_url(graph_settings: Settings) -> Iterator[str]:
-    """`bizsql mcp --http` for acme_retail, as a separate process on the same servers."""
+    """`bizsql mcp --http` for acme_retail, as a separate process of the same deployment (same servers,
+    same JWT secret), auditing reads too so a test can see whom each statement ran as."""
     port = free_port()
     env = {**os.environ, "BIZSQL_POSTGRES_URL": str(graph_settings.postgres_url),
            "BIZSQL_MONGO_URL": str(graph_settings.mongo_url), "BIZSQL_MONGO_DB": graph_settings.mongo_db,
            "BIZSQL_ROLE_SECRET": "test-role-secret",
-           "BIZSQL_JWT_SECRET": "test-jwt-secret-that-is-long-enough",
+           "BIZSQL_JWT_SECRET": graph_settings.secret_values()[0], "BIZSQL_AUDIT_READS": "true",
            "BIZSQL_DATA_DIR": str(graph_settings.data_dir)}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "bizsql.cli", "mcp", "--business", "acme_retail", "--http", str(port)],
@@ -138,18 +141,31 @@ def mcp_url(graph_settings: Settings) -> Iterator[str]:
 async def test_execute_goes_through_the_mcp_server_when_it_is_configured(
     stub: StubMistral, graph_settings: Settings, mcp_url: str
 ) -> None:
-    deps = build_deps(graph_settings.model_copy(update={"mcp_url": mcp_url}))
+    """No BIZSQL_MCP_TOKEN: the graph signs service tokens, and the server runs SQL as the chat's user."""
+    deps = build_deps(graph_settings.model_copy(update={"mcp_url": mcp_url, "mcp_token": None}))
     try:
         assert type(deps.executor).__name__ == "McpSqlRunner"
         verified = (await deps.configs.get("acme_retail")).verified_queries[0]
+        ran_as = {"sql": verified.sql, "source": "mcp", "business_id": "acme_retail", "outcome": "read"}
+        before = {user: audited(graph_settings, {**ran_as, "user": user}) for user in ("alice", "admin")}
         out = await Chat(deps).ask(verified.question)
         assert out["result"]["rows"] == query(graph_settings, "acme_retail", verified.sql)
+        assert audited(graph_settings, {**ran_as, "user": "alice"}) == before["alice"] + 1
+        assert audited(graph_settings, {**ran_as, "user": "admin"}) == before["admin"]
 
         stub.script(database("Drop the orders"), sql("DROP TABLE orders"))
         refused = await Chat(deps, thread="t2").ask("Drop the orders")
         assert refused["error"]["code"] == "sql_rejected"
     finally:
         await deps.aclose()
+
+
+def audited(settings: Settings, match: dict[str, Any]) -> int:
+    """How many audit_logs entries match, read straight from MongoDB."""
+    assert settings.mongo_url
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(settings.mongo_url) as client:
+        return client[settings.mongo_db][AUDIT_LOGS].count_documents(match)
 
 
 @pytest.fixture

@@ -1,13 +1,9 @@
-"""The MCP server: in-process, over stdio as desktop clients run it, and over HTTP as the graph reaches it."""
+"""The MCP server in-process and over stdio, as desktop clients run it (HTTP: test_mcp_http.py)."""
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,14 +12,11 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.memory import create_connected_server_and_client_session
 from mcp.types import TextContent
 
-from bizsql.config import Settings
-from bizsql.embedded import free_port
-from bizsql.errors import SqlRejected, TenantDenied
+from bizsql.auth.identity import Identity
 from bizsql.stores.business import BusinessConfig
-from bizsql.tools.executor import QueryResult, SqlExecutor
-from bizsql.tools.mcp_client import McpSqlRunner
-from bizsql.tools.mcp_server import build_mcp_server
-from tests.integration.sql.conftest import ALICE, BOB
+from bizsql.tools.executor import SqlExecutor
+from bizsql.tools.mcp_server import ConfigLoader, build_mcp_server
+from tests.integration.sql.conftest import ALICE
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +28,17 @@ def _text(result: Any) -> str:
     return "".join(c.text for c in result.content if isinstance(c, TextContent))
 
 
+def _configs(businesses: dict[str, BusinessConfig]) -> ConfigLoader:
+    async def load(business_id: str) -> BusinessConfig:
+        return businesses[business_id]
+
+    return load
+
+
 async def test_in_process_client_lists_tools_and_runs_a_select(
     executor: SqlExecutor, businesses: dict[str, BusinessConfig]
 ) -> None:
-    server = build_mcp_server(executor, businesses["acme_retail"], ALICE)
+    server = build_mcp_server(executor, _configs(businesses), ALICE, business_id="acme_retail")
     async with create_connected_server_and_client_session(server) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert set(tools) == TOOLS
@@ -59,7 +59,7 @@ async def test_in_process_client_lists_tools_and_runs_a_select(
 async def test_in_process_client_reads_the_schema(
     executor: SqlExecutor, businesses: dict[str, BusinessConfig]
 ) -> None:
-    server = build_mcp_server(executor, businesses["acme_retail"], ALICE)
+    server = build_mcp_server(executor, _configs(businesses), ALICE, business_id="acme_retail")
     async with create_connected_server_and_client_session(server) as client:
         listed = await client.call_tool("list_tables", {})
         assert listed.structuredContent is not None
@@ -96,89 +96,41 @@ async def test_stdio_server_lists_tools_and_runs_a_select(subprocess_env: dict[s
         assert result.structuredContent["rows"][0][0] >= 50_000
 
 
-@pytest.fixture(scope="module")
-def http_server(subprocess_env: dict[str, str]) -> Iterator[str]:
-    """`bizsql mcp --http PORT` in its own process, as an operator would run it for the graph."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bizsql.cli", "mcp", "--business", "acme_retail", "--http", str(port)],
-        env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"bizsql mcp exited: {process.stderr.read().decode() if process.stderr else ''}"
-            )
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"bizsql mcp did not listen on {port}")
-
-
-async def test_http_client_runs_sql_with_the_executor_contract(
-    http_server: str, businesses: dict[str, BusinessConfig]
-) -> None:
-    runner = McpSqlRunner(http_server)
-    result = await runner.run(SELECT, business=businesses["acme_retail"], identity=ALICE)
-    assert isinstance(result, QueryResult)
-    assert result.columns == ["status", "n"] and result.row_count > 0 and result.kind == "read"
-    assert set(await runner.list_tools(businesses["acme_retail"])) == TOOLS
-    with pytest.raises(SqlRejected, match="pg_sleep"):
-        await runner.run("SELECT pg_sleep(10)", business=businesses["acme_retail"], identity=ALICE)
-
-
-async def test_http_client_refuses_to_ask_another_business_server(
-    http_server: str, businesses: dict[str, BusinessConfig]
-) -> None:
-    runner = McpSqlRunner(http_server)
-    with pytest.raises(TenantDenied, match="serves 'bizsql-acme_retail'"):
-        await runner.run("SELECT count(*) FROM patients", business=businesses["city_clinic"], identity=BOB)
-    with pytest.raises(TenantDenied):
-        await runner.run(SELECT, business=businesses["acme_retail"], identity=BOB)
-
-
-async def test_graph_uses_the_mcp_server_when_its_url_is_set(
-    http_server: str, seeded: Settings, businesses: dict[str, BusinessConfig]
-) -> None:
-    from bizsql.graph.deps import build_deps
-
-    in_process = build_deps(seeded)
-    over_mcp = build_deps(seeded.model_copy(update={"mcp_url": http_server}))
-    try:
-        assert isinstance(in_process.executor, SqlExecutor)
-        assert isinstance(over_mcp.executor, McpSqlRunner)
-        local = await in_process.executor.run(SELECT, business=businesses["acme_retail"], identity=ALICE)
-        remote = await over_mcp.executor.run(SELECT, business=businesses["acme_retail"], identity=ALICE)
-        assert remote.rows == local.rows
-    finally:
-        await in_process.aclose()
-        await over_mcp.aclose()
-
-
 async def test_server_for_an_admin_is_named_after_the_business_it_serves(
     executor: SqlExecutor, businesses: dict[str, BusinessConfig]
 ) -> None:
-    from bizsql.auth.identity import Identity
-
     admin = Identity(username="admin", role="admin", business_id="all")
-
-    async def load() -> BusinessConfig:
-        return businesses["city_clinic"]
-
-    server = build_mcp_server(executor, load, admin, business_id="city_clinic")
+    server = build_mcp_server(executor, _configs(businesses), admin, business_id="city_clinic")
     async with create_connected_server_and_client_session(server) as client:
         init = await client.initialize()
         assert init.serverInfo.name == "bizsql-city_clinic"
         result = await client.call_tool("run_sql", {"sql": "SELECT count(*) FROM patients"})
         assert result.structuredContent is not None and result.structuredContent["rows"][0][0] > 0
+        other = await client.call_tool("run_sql", {"sql": SELECT, "business": "acme_retail"})
+        assert other.structuredContent is not None and other.structuredContent["columns"] == ["status", "n"]
+
+
+async def test_a_stdio_user_names_only_their_own_business(
+    executor: SqlExecutor, businesses: dict[str, BusinessConfig]
+) -> None:
+    server = build_mcp_server(executor, _configs(businesses), ALICE, business_id="acme_retail")
+    async with create_connected_server_and_client_session(server) as client:
+        refused = await client.call_tool("list_tables", {"business": "city_clinic"})
+        assert refused.isError
+        body = json.loads(_text(refused)[_text(refused).index("{") :])
+        assert body == {"error": "forbidden", "reason": "user 'alice' may not access business 'city_clinic'"}
+
+
+async def test_a_stdio_user_acts_only_as_themselves(
+    executor: SqlExecutor, businesses: dict[str, BusinessConfig]
+) -> None:
+    server = build_mcp_server(executor, _configs(businesses), ALICE, business_id="acme_retail")
+    async with create_connected_server_and_client_session(server) as client:
+        herself = await client.call_tool("run_sql", {"sql": "SELECT 1 AS one", "as_user": "alice"})
+        assert herself.structuredContent is not None and herself.structuredContent["rows"] == [[1]]
+        as_bob = await client.call_tool("run_sql", {"sql": "SELECT 1", "as_user": "bob"})
+        body = json.loads(_text(as_bob)[_text(as_bob).index("{") :])
+        assert body == {
+            "error": "forbidden",
+            "reason": "user 'alice' may not act as 'bob': only a service token names the user",
+        }

@@ -1,0 +1,87 @@
+"""Service tokens: five-minute JWTs one process of a deployment shows another (the graph to its MCP server).
+
+A service token names no user and opens no session (nothing in Redis), so it reaches nothing by itself:
+the receiver acts, call by call, as the user the caller names, with that user's rights as stored now.
+Whoever can sign one holds the JWT secret and could sign access tokens for anyone, so service tokens add
+no power; they only spare the graph a login per user. ``typ`` and ``aud`` keep them apart from access and
+refresh tokens: ``TokenService.verify`` refuses a service token, and ``ServiceTokens.verify`` the others.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from bizsql.auth.tokens import ALGORITHM, ISSUER
+from bizsql.errors import AuthFailed
+
+SERVICE = "service"
+AUDIENCE = "bizsql-mcp"
+SERVICE_TTL_S = 300
+DEFAULT_SUBJECT = "bizsql"
+
+
+@dataclass(frozen=True)
+class ServiceClaims:
+    """What a verified service token says: which service signed it, and until when it holds."""
+
+    subject: str
+    token_id: str
+    expires_at: int
+
+
+class ServiceTokens:
+    """Signs and verifies service tokens with the JWT secret (``settings.secret_values()[0]``)."""
+
+    def __init__(self, secret: str, *, ttl_s: int = SERVICE_TTL_S, subject: str = DEFAULT_SUBJECT) -> None:
+        self._key = secret
+        self.ttl_s = ttl_s
+        self.subject = subject
+
+    def issue(self) -> tuple[str, int]:
+        """A fresh token and its expiry (epoch seconds)."""
+        now = int(time.time())
+        payload = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": self.subject,
+            "typ": SERVICE,
+            "jti": secrets.token_urlsafe(16),
+            "iat": now,
+            "exp": now + self.ttl_s,
+        }
+        return jwt.encode(payload, self._key, algorithm=ALGORITHM), now + self.ttl_s
+
+    def verify(self, token: str) -> ServiceClaims:
+        """Signature, algorithm, issuer, audience, expiry and type, or AuthFailed."""
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                audience=AUDIENCE,
+                options={"require": ["exp", "iat", "sub", "jti", "typ", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthFailed("token expired") from None
+        except jwt.InvalidTokenError:
+            raise AuthFailed("invalid token") from None
+        if payload["typ"] != SERVICE:
+            raise AuthFailed("invalid token")
+        return ServiceClaims(
+            subject=str(payload["sub"]), token_id=str(payload["jti"]), expires_at=int(payload["exp"])
+        )
+
+
+def claims_service_type(token: str) -> bool:
+    """Whether the token says it is a service token; unverified, only to pick which check verifies it."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return False
+    return isinstance(claims, dict) and claims.get("typ") == SERVICE
