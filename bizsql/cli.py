@@ -7,6 +7,7 @@ import time
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -19,6 +20,21 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 app = typer.Typer(help="bizsql: conversational text-to-SQL for many businesses.", no_args_is_help=True)
 console = Console(stderr=True)
+
+
+def main() -> None:
+    """The console script: settings that do not validate get what is wrong, per variable, and exit 2,
+    instead of a traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        console.print("[red]error:[/] invalid settings")
+        for problem in exc.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else ""
+            console.print(f"  {Settings.variable(field)}: {problem['msg']}")
+        raise SystemExit(2) from None
 
 
 def _settings() -> Settings:

@@ -127,7 +127,11 @@ def mcp_command(
         ),
     ] = None,
     host: Annotated[
-        str, typer.Option(help="Bind address for --http; token auth makes it safe to expose (use HTTPS).")
+        str,
+        typer.Option(
+            help="Bind address for --http. The server speaks plain HTTP: beyond loopback, put it behind a "
+            "TLS reverse proxy, or bearer tokens cross the network in clear.",
+        ),
     ] = "127.0.0.1",
     as_user: Annotated[
         str | None,
@@ -140,7 +144,8 @@ def mcp_command(
 
     HTTP: each request acts as its bearer token's user (POST /auth/login); admins may name any business.
     A service token signed with this deployment's JWT secret (the graph's, with BIZSQL_MCP_URL) acts as
-    the user each call names in as_user, with that user's rights.
+    the one user it was minted for, with that user's rights. Plain HTTP only: expose it beyond loopback
+    only behind TLS (a reverse proxy).
     """
     from bizsql.tools.mcp_server import serve
 

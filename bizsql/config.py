@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bizsql.urls import require_token_safe
+
 SECRET_FILE = "instance-secret"
 
 
@@ -241,6 +243,12 @@ class Settings(BaseSettings):
         1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413 unread."
     )
 
+    @field_validator("mcp_url")
+    @classmethod
+    def _mcp_url_is_token_safe(cls, value: str | None) -> str | None:
+        """Checked at start: the graph sends bearer tokens to this URL."""
+        return require_token_safe(value) if value else value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
@@ -263,6 +271,12 @@ class Settings(BaseSettings):
             fallback = fallback or instance_secret(self.data_dir)
             values.append(fallback)
         return values[0], values[1]
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable that sets ``field`` (the field name itself when there is none)."""
+        info = cls.model_fields.get(field)
+        return _env_name(field, info.validation_alias) if info is not None else field
 
     def described(self) -> list[tuple[str, str, str]]:
         """(env var, value with secrets masked, description) for `bizsql config`."""

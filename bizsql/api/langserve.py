@@ -131,11 +131,12 @@ def _one_turn_per_config(inputs: Any, config: Any, url_config: dict[str, Any]) -
 
 
 def _thread_of(config: Any, default: Any) -> Any:
-    """The thread an input runs on: its config's ``thread_id`` when it sends one (even null), else the
-    default, as LangServe's merge decides."""
+    """The thread an input runs on, as LangServe's merge decides: an input config with any
+    ``configurable`` replaces the URL's thread by its own ``thread_id`` (None when it names none, since
+    LangServe's config model fills the missing key); without one, the URL's thread stays."""
     configurable = config.get("configurable") if isinstance(config, dict) else None
-    if isinstance(configurable, dict) and "thread_id" in configurable:
-        return configurable["thread_id"]
+    if isinstance(configurable, dict):
+        return configurable.get("thread_id")
     return default
 
 

@@ -1,10 +1,11 @@
 """Service tokens: five-minute JWTs one process of a deployment shows another (the graph to its MCP server).
 
-A service token names no user and opens no session (nothing in Redis), so it reaches nothing by itself:
-the receiver acts, call by call, as the user the caller names, with that user's rights as stored now.
-Whoever can sign one holds the JWT secret and could sign access tokens for anyone, so service tokens add
-no power; they only spare the graph a login per user. ``typ`` and ``aud`` keep them apart from access and
-refresh tokens: ``TokenService.verify`` refuses a service token, and ``ServiceTokens.verify`` the others.
+Each is minted for one user (claim ``act``) and opens no session (nothing in Redis): the receiver acts as
+that user, with their rights as stored now, so an intercepted token reaches no further than that user for
+its few minutes. Whoever can sign one holds the JWT secret and could sign access tokens for anyone, so
+service tokens add no power; they only spare the graph a login per user. ``typ`` and ``aud`` keep them
+apart from access and refresh tokens: ``TokenService.verify`` refuses a service token, and
+``ServiceTokens.verify`` the others.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ DEFAULT_SUBJECT = "bizsql"
 
 @dataclass(frozen=True)
 class ServiceClaims:
-    """What a verified service token says: which service signed it, and until when it holds."""
+    """What a verified service token says: which service signed it, for which user, until when."""
 
     subject: str
+    user: str
     token_id: str
     expires_at: int
 
@@ -42,13 +44,14 @@ class ServiceTokens:
         self.ttl_s = ttl_s
         self.subject = subject
 
-    def issue(self) -> tuple[str, int]:
-        """A fresh token and its expiry (epoch seconds)."""
+    def issue(self, username: str) -> tuple[str, int]:
+        """A fresh token acting for ``username`` only, and its expiry (epoch seconds)."""
         now = int(time.time())
         payload = {
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": self.subject,
+            "act": username,
             "typ": SERVICE,
             "jti": secrets.token_urlsafe(16),
             "iat": now,
@@ -57,7 +60,7 @@ class ServiceTokens:
         return jwt.encode(payload, self._key, algorithm=ALGORITHM), now + self.ttl_s
 
     def verify(self, token: str) -> ServiceClaims:
-        """Signature, algorithm, issuer, audience, expiry and type, or AuthFailed."""
+        """Signature, algorithm, issuer, audience, expiry, type and acting user, or AuthFailed."""
         try:
             payload: dict[str, Any] = jwt.decode(
                 token,
@@ -65,16 +68,19 @@ class ServiceTokens:
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
                 audience=AUDIENCE,
-                options={"require": ["exp", "iat", "sub", "jti", "typ", "aud"]},
+                options={"require": ["exp", "iat", "sub", "jti", "typ", "aud", "act"]},
             )
         except jwt.ExpiredSignatureError:
             raise AuthFailed("token expired") from None
         except jwt.InvalidTokenError:
             raise AuthFailed("invalid token") from None
-        if payload["typ"] != SERVICE:
+        if payload["typ"] != SERVICE or not isinstance(payload["act"], str) or not payload["act"]:
             raise AuthFailed("invalid token")
         return ServiceClaims(
-            subject=str(payload["sub"]), token_id=str(payload["jti"]), expires_at=int(payload["exp"])
+            subject=str(payload["sub"]),
+            user=payload["act"],
+            token_id=str(payload["jti"]),
+            expires_at=int(payload["exp"]),
         )
 
 

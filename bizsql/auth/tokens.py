@@ -128,20 +128,29 @@ class TokenService:
         return bool(await self._redis.exists(_session_key(session_id)))
 
     def verify(self, token: str, kind: TokenType) -> Claims:
-        """Signature, algorithm, issuer, expiry and type, or AuthFailed; no Redis involved."""
+        """Signature, algorithm, issuer, expiry and type, or AuthFailed; no Redis involved. A token with an
+        audience is meant for someone else (a service token's is the MCP server), so it is refused here
+        by our own check, not by the JWT library's default."""
         try:
             payload: dict[str, Any] = jwt.decode(
                 token,
                 self._key,
                 algorithms=[ALGORITHM],
                 issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "sid", "jti", "typ", "bid", "role"]},
+                options={
+                    "require": ["exp", "iat", "sub", "sid", "jti", "typ", "bid", "role"],
+                    "verify_aud": False,
+                },
             )
         except jwt.ExpiredSignatureError:
             raise AuthFailed("token expired") from None
         except jwt.InvalidTokenError:
             raise AuthFailed("invalid token") from None
-        if payload["typ"] != kind or payload["role"] not in ("admin", "editor", "analyst"):
+        if (
+            "aud" in payload
+            or payload["typ"] != kind
+            or payload["role"] not in ("admin", "editor", "analyst")
+        ):
             raise AuthFailed("invalid token")
         return Claims(
             identity=Identity(username=payload["sub"], role=payload["role"], business_id=payload["bid"]),

@@ -46,7 +46,8 @@ class MongoBusinessConfigs:
 
 def _executor(settings: Settings, mongo: AsyncMongoClient[dict[str, Any]]) -> SqlRunner:
     """In-process executor by default; the MCP client when ``BIZSQL_MCP_URL`` is set, with the configured
-    ``BIZSQL_MCP_TOKEN`` (another deployment's server), else with service tokens signed by our JWT secret."""
+    ``BIZSQL_MCP_TOKEN`` (another deployment's server), else with service tokens signed by our JWT secret.
+    A URL tokens may not travel to (plain HTTP beyond loopback) never gets here: Settings refuses it."""
     if settings.mcp_url:
         from bizsql.auth.service_tokens import ServiceTokens
         from bizsql.tools.mcp_client import McpSqlRunner

@@ -1,7 +1,8 @@
 """execute: run the SQL through the executor (in-process or over MCP) as the business's own role.
 
 A database error (a wrong column, a syntax slip) goes back to generate_sql with the message, at most
-``max_sql_retries`` times; refusals and timeouts end the turn.
+``max_sql_retries`` times; any other error (a refusal, a timeout, the SQL service down) ends the turn
+with an answer that says so, so the thread never keeps a question without one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from bizsql.errors import QueryFailed, QueryTimeout, SqlRejected
+from bizsql.errors import BizsqlError, QueryFailed
 from bizsql.graph.context import Context
 from bizsql.graph.state import ResultData, State
 from bizsql.nodes._common import begin, turn_error
@@ -41,10 +42,6 @@ async def execute(
         result = await turn.deps.executor.run(
             state.get("sql", ""), business=turn.business, identity=turn.ctx.identity
         )
-    except SqlRejected as exc:
-        return Command(update={"error": turn_error(exc), "result": None}, goto="respond")
-    except QueryTimeout as exc:
-        return Command(update={"error": turn_error(exc), "result": None}, goto="respond")
     except QueryFailed as exc:
         attempts = state.get("attempts", 0) + 1
         retry = (
@@ -54,4 +51,6 @@ async def execute(
         )
         update: State = {"error": turn_error(exc), "result": None, "attempts": attempts}
         return Command(update=update, goto="generate_sql" if retry else "respond")
+    except BizsqlError as exc:  # refused, timed out, or the SQL service down: the turn still gets its answer
+        return Command(update={"error": turn_error(exc), "result": None}, goto="respond")
     return Command(update={"result": result_data(result), "error": None}, goto="respond")

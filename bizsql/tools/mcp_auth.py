@@ -1,23 +1,21 @@
-"""Who an MCP call over HTTP acts as: the bearer token's user, or the user a service token names.
+"""Who an MCP call over HTTP acts as: the user of the bearer token of that very request.
 
 A user's access token (POST /auth/login) acts as that user, checked as the REST API checks it. A service
-token of the same deployment (``bizsql.auth.service_tokens``, what the graph's MCP client signs) has no
-user: every tool call must name one with ``as_user``, who must exist and be active, and whose own rights
-(business, writes) apply. So a service token never reaches more than the user it names; an access token
-naming someone else is refused. A refused token becomes the REST API's 401 body (``explain_refusals``).
+token of the same deployment (``bizsql.auth.service_tokens``, what the graph's MCP client signs) is minted
+for one user (``act``), who must still exist and be active, and whose rights as stored now (business,
+writes) apply. No call names its user: it is the token's, so a token never reaches more than its user. A
+refused token becomes the REST API's 401 body (``explain_refusals``).
 """
 
 from __future__ import annotations
 
 import json
 from contextvars import ContextVar
-from typing import Annotated, Any
+from typing import Any
 
-from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.fastmcp import Context
-from pydantic import Field
 from pymongo.errors import PyMongoError
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,15 +25,10 @@ from bizsql.auth.identity import Identity
 from bizsql.auth.service_tokens import ServiceTokens, claims_service_type
 from bizsql.auth.tokens import ISSUER, TokenService
 from bizsql.auth.users import UserDirectory
-from bizsql.errors import AuthFailed, BizsqlError, ServiceUnavailable, TenantDenied
+from bizsql.errors import AuthFailed, BizsqlError, ServiceUnavailable
 from bizsql.metrics import AUTH_FAILURES
 
-AsUserArg = Annotated[
-    str | None,
-    Field(description="With a service token only: the user this call acts for. Otherwise omit it."),
-]
 NO_BEARER = "missing bearer token: send Authorization: Bearer <access token from POST /auth/login>"
-NO_AS_USER = "a service token acts for a user: name them with the as_user argument"
 MONGO_DOWN = "the user store (MongoDB) does not answer"
 
 _refusals: ContextVar[list[BizsqlError] | None] = ContextVar("bizsql_mcp_refusals", default=None)
@@ -48,7 +41,9 @@ class CallerToken(AccessToken):
 
 
 class ServiceToken(AccessToken):
-    """A verified service token: no user of its own, so each call names one (``as_user``)."""
+    """A verified service token and the user it was minted for, read afresh at each call."""
+
+    acting: str
 
 
 class AccessTokenVerifier(TokenVerifier):
@@ -106,46 +101,45 @@ class AccessTokenVerifier(TokenVerifier):
             scopes=[],
             expires_at=claims.expires_at,
             claims={"iss": ISSUER},
+            acting=claims.user,
         )
 
 
 async def acting_user(
-    ctx: Context[Any, Any, Any], as_user: str | None, fixed: Identity | None, users: UserDirectory | None
+    ctx: Context[Any, Any, Any], fixed: Identity | None, users: UserDirectory | None
 ) -> Identity:
-    """The user this call acts as: the named user for a service token, else the token's (or the stdio
-    server's ``fixed``) user, who may name only themselves."""
+    """The user this call acts as: the request's token's user (a service token's read afresh), or the
+    stdio server's ``fixed`` user."""
     token = _token(ctx)
     if isinstance(token, ServiceToken):
-        return await _named_user(users, as_user)
+        return await _token_user(users, token.acting)
     caller = token.identity if isinstance(token, CallerToken) else fixed
     if caller is None:
         raise AuthFailed(NO_BEARER)
-    if as_user and as_user != caller.username:
-        raise TenantDenied(
-            f"user {caller.username!r} may not act as {as_user!r}: only a service token names the user"
-        )
     return caller
 
 
-async def _named_user(users: UserDirectory | None, as_user: str | None) -> Identity:
-    if not as_user:
-        raise AuthFailed(NO_AS_USER)
+async def _token_user(users: UserDirectory | None, username: str) -> Identity:
     assert users is not None, "service tokens come only through AccessTokenVerifier, which has users"
     try:
-        identity = await users.current(as_user)
+        identity = await users.current(username)
     except PyMongoError as exc:
         raise ServiceUnavailable(MONGO_DOWN) from exc
     if identity is None:
-        raise AuthFailed(f"user {as_user!r} does not exist or is disabled")
+        raise AuthFailed(f"user {username!r} does not exist or is disabled")
     return identity
 
 
 def _token(ctx: Context[Any, Any, Any]) -> AccessToken | None:
-    """The token verified for this very HTTP request (the SDK's ``get_access_token`` holds the one that
-    opened the session), or None outside HTTP."""
+    """The token verified for this very HTTP request, or None outside HTTP (stdio, in-process). Over
+    HTTP a request without one is refused, never answered with the token that opened the session."""
     request = ctx.request_context.request
-    user = request.scope.get("user") if isinstance(request, HTTPConnection) else None
-    return user.access_token if isinstance(user, AuthenticatedUser) else get_access_token()
+    if not isinstance(request, HTTPConnection):
+        return None
+    user = request.scope.get("user")
+    if not isinstance(user, AuthenticatedUser):
+        raise AuthFailed(NO_BEARER)
+    return user.access_token
 
 
 def _refuse(error: BizsqlError) -> None:

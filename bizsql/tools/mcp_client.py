@@ -5,15 +5,18 @@ outlives the event loop that opened it. Every tool call names its business, and 
 ``Authorization: Bearer``, in one of two ways:
 
 - a service token (the default, for a `bizsql mcp --http` of the same deployment): signed here with the
-  shared JWT secret, valid five minutes and reused until a minute before it expires, and each call names
-  the asking user in ``as_user``. The server then applies that user's rights as stored now and audits
-  their refusals, so nothing is refused here.
+  shared JWT secret for the asking user alone, valid five minutes and reused for that user until a minute
+  before it expires. The server acts as the token's user with their rights as stored now and audits their
+  refusals, so nothing is refused here.
 - a fixed token (``BIZSQL_MCP_TOKEN``, for a server of another deployment): the server acts as that
   token's user, so a turn for another business, or a write the asking user may not make, is refused here
   before anything is sent.
 
-Tool errors carry the server's typed error as JSON and are raised again here as the same bizsql errors; a
-refused bearer is a ``ServiceUnavailable`` (the service's configuration, not the asking user, is at fault).
+Bearer tokens go only over TLS or to a loopback host: any other ``http://`` URL is refused when the
+runner is made. Tool errors carry the server's typed error as JSON and are raised again here as the same
+bizsql errors. A refused bearer or a server that does not answer is a ``ServiceUnavailable`` whose detail
+says only that (the service's configuration, not the asking user, is at fault, and no LLM retry helps);
+the URL and the cause go to the log, not to the user.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
+import structlog
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
@@ -45,6 +49,9 @@ from bizsql.errors import (
 from bizsql.stores.business import BusinessConfig
 from bizsql.tools.executor import ExplainResult, QueryResult, write_refusal
 from bizsql.tools.sql_guard import judge_sql
+from bizsql.urls import require_token_safe
+
+log = structlog.get_logger(__name__)
 
 E = TypeVar("E", bound=BaseException)
 _ERRORS: dict[str, type[BizsqlError]] = {
@@ -57,14 +64,18 @@ _ERRORS: dict[str, type[BizsqlError]] = {
     ServiceUnavailable.code: ServiceUnavailable,
 }
 RENEW_BEFORE_S = 60
+MAX_CACHED_TOKENS = 1024
+UNREACHABLE = "the SQL service does not answer"
+REFUSED = "the SQL service refused this server's credentials"
 _REASON = re.compile(r'error_description="([^"]*)"')
 
 
 class McpSqlRunner:
     """Runs SQL on a `bizsql mcp --http` server; raises the same typed errors as ``SqlExecutor``.
 
-    ``service`` signs service tokens and names the asking user on each call; ``token`` is a fixed bearer
-    instead (an access token of the server's deployment). With neither, requests carry no bearer.
+    ``service`` signs a service token per asking user; ``token`` is a fixed bearer instead (an access
+    token of the server's deployment). With neither, requests carry no bearer. A bearer for a plain
+    ``http://`` URL whose host is not loopback is a ValueError: it would cross the network in clear.
     """
 
     def __init__(
@@ -76,27 +87,29 @@ class McpSqlRunner:
         timeout_s: float = 60.0,
     ) -> None:
         assert token is None or service is None, "a fixed token or service tokens, not both"
+        if service is not None or token:
+            require_token_safe(url)
         self.url = url
         self.token = token
         self.service = service
         self.timeout_s = timeout_s
-        self._minted: tuple[str, int] | None = None
+        self._minted: dict[str, tuple[str, int]] = {}
 
     async def run(self, sql: str, *, business: BusinessConfig, identity: Identity) -> QueryResult:
-        """As ``identity``: named to the server with a service token, else enforced here, since a fixed
-        token's user may reach more (an admin's token)."""
+        """As ``identity``: the user of the service token, else enforced here, since a fixed token's user
+        may reach more (an admin's token)."""
         if self.service is None:
             if not identity.may_access(business.business_id):
                 raise TenantDenied(f"{identity.username} may not query {business.business_id}")
             _refuse_writes_beyond(sql, business, identity)
-        result = await self._call("run_sql", {"sql": sql, **self._scope(business, identity)})
+        result = await self._call("run_sql", {"sql": sql, "business": business.business_id}, identity)
         return QueryResult.model_validate(result)
 
     async def explain(
         self, sql: str, *, business: BusinessConfig, identity: Identity | None = None
     ) -> ExplainResult:
-        """The plan of a read; with service tokens, ``identity`` tells the server whose rights apply."""
-        result = await self._call("explain_sql", {"sql": sql, **self._scope(business, identity)})
+        """The plan of a read; with service tokens, ``identity`` is the user the token is minted for."""
+        result = await self._call("explain_sql", {"sql": sql, "business": business.business_id}, identity)
         return ExplainResult.model_validate(result)
 
     async def explain_cost(
@@ -104,35 +117,40 @@ class McpSqlRunner:
     ) -> float:
         return (await self.explain(sql, business=business, identity=identity)).estimated_cost
 
-    async def list_tools(self) -> list[str]:
-        async with self._session() as session:
+    async def list_tools(self, identity: Identity | None = None) -> list[str]:
+        async with self._session(identity) as session:
             return [tool.name for tool in (await session.list_tools()).tools]
 
     async def close(self) -> None:
         """Nothing stays open between calls."""
 
-    def _scope(self, business: BusinessConfig, identity: Identity | None) -> dict[str, str]:
-        scope = {"business": business.business_id}
-        if self.service is not None and identity is not None:
-            scope["as_user"] = identity.username
-        return scope
-
-    def _bearer(self) -> str | None:
-        """The fixed token, or a service token reused until a minute before it expires."""
+    def _bearer(self, identity: Identity | None = None) -> str | None:
+        """The fixed token, or the user's service token, reused until a minute before it expires. The
+        cache holds at most ``MAX_CACHED_TOKENS`` users: the expired go first, then the oldest."""
         if self.service is None:
             return self.token
-        if self._minted is None or self._minted[1] - time.time() < RENEW_BEFORE_S:
-            self._minted = self.service.issue()
-        return self._minted[0]
+        if identity is None:
+            raise ValueError("a service token acts for one user: pass the asking user's identity")
+        now = time.time()
+        minted = self._minted.get(identity.username)
+        if minted is None or minted[1] - now < RENEW_BEFORE_S:
+            minted = self.service.issue(identity.username)
+            self._minted.pop(identity.username, None)
+            if len(self._minted) >= MAX_CACHED_TOKENS:
+                self._minted = {u: t for u, t in self._minted.items() if t[1] - now >= RENEW_BEFORE_S}
+            while len(self._minted) >= MAX_CACHED_TOKENS:
+                del self._minted[next(iter(self._minted))]
+            self._minted[identity.username] = minted
+        return minted[0]
 
-    async def _call(self, tool: str, arguments: dict[str, Any]) -> Any:
-        async with self._session() as session:
+    async def _call(self, tool: str, arguments: dict[str, Any], identity: Identity | None) -> Any:
+        async with self._session(identity) as session:
             result = await session.call_tool(tool, arguments)
         return _unwrap(result)
 
     @asynccontextmanager
-    async def _session(self) -> AsyncIterator[ClientSession]:
-        bearer = self._bearer()
+    async def _session(self, identity: Identity | None = None) -> AsyncIterator[ClientSession]:
+        bearer = self._bearer(identity)
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
         try:
             async with (
@@ -149,19 +167,28 @@ class McpSqlRunner:
             raise self._refused_or_unreachable(exc) from exc
 
     def _refused_or_unreachable(self, exc: Exception) -> BizsqlError:
+        """The operator's details (URL, reason, fix) go to the log; the user learns only that the SQL
+        service is out of reach, which no retry of theirs (or the LLM's) mends."""
         status = _find(exc, httpx.HTTPStatusError)
         if status is not None and status.response.status_code == 401:
             found = _REASON.search(status.response.headers.get("www-authenticate", ""))
-            reason = found.group(1) if found else "401 Unauthorized"
             fix = (
                 "give it this deployment's BIZSQL_JWT_SECRET, or set BIZSQL_MCP_TOKEN"
                 if self.service is not None
                 else "set BIZSQL_MCP_TOKEN to a current access token"
             )
-            return ServiceUnavailable(
-                f"the MCP server at {self.url} refused the bearer token ({reason}); {fix}"
-            )
-        return QueryFailed(f"the MCP server at {self.url} is unreachable: {exc}")
+            reason = found.group(1) if found else "401 Unauthorized"
+            log.error("mcp_bearer_refused", url=self.url, reason=reason, fix=fix)
+            return ServiceUnavailable(REFUSED)
+        log.error("mcp_unreachable", url=self.url, error=_describe(exc))
+        return ServiceUnavailable(UNREACHABLE)
+
+
+def _describe(exc: BaseException) -> str:
+    """The causes inside an exception group, for the log (the group's own text is "1 sub-exception")."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(inner) for inner in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _refuse_writes_beyond(sql: str, business: BusinessConfig, identity: Identity) -> None:

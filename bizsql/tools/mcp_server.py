@@ -3,9 +3,10 @@
 Over stdio (``bizsql mcp --business acme_retail``) it is a local process the user started, so it acts as
 the user named with ``--as`` (by default the business's read-only analyst). Over streamable HTTP
 (``--http PORT``) every request must carry ``Authorization: Bearer``: a user's access token from the REST
-API's POST /auth/login (each call runs as that user), or a service token of this deployment (the graph's
-MCP client), with which each call names its user in ``as_user`` (see ``mcp_auth``). Either way a call has
-that user's rights: their own business (an admin names any), their role's writes. A call refused another
+API's POST /auth/login, or a service token of this deployment (the graph's MCP client) minted for one user
+(see ``mcp_auth``). Each call runs as the token's user, with that user's rights as stored now: their own
+business (an admin names any), their role's writes. The server speaks plain HTTP: beyond loopback, put it
+behind TLS (a reverse proxy), or the tokens cross the network in clear. A call refused another
 business is audited like the executor's refusals. Failures come back as tool errors whose text is JSON
 ``{"error": code, "reason": ...}``, so a client can tell refusals from faults; a refused token is an HTTP
 401 ``{"error", "detail"}`` before any tool runs.
@@ -39,7 +40,7 @@ from bizsql.stores.business import BusinessConfig, aload_business_config
 from bizsql.tools import introspect
 from bizsql.tools.audit import AuditEntry
 from bizsql.tools.executor import ExplainResult, MongoAudit, QueryResult, SqlExecutor
-from bizsql.tools.mcp_auth import AccessTokenVerifier, AsUserArg, acting_user, explain_refusals
+from bizsql.tools.mcp_auth import AccessTokenVerifier, acting_user, explain_refusals
 from bizsql.tools.sql_context import load_context
 from bizsql.tools.sql_guard import Verdict
 
@@ -71,9 +72,9 @@ def build_mcp_server(
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> FastMCP:
-    """A FastMCP server acting as ``identity`` (stdio, in-process) or, with a ``verifier``, as each
-    HTTP request's token user (or the user a service token names). ``business_id`` is the business of
-    calls that name none."""
+    """A FastMCP server acting as ``identity`` (stdio, in-process) or, with a ``verifier``, as each HTTP
+    request's token user (an access token's, or the one a service token was minted for). ``business_id``
+    is the business of calls that name none."""
     assert (identity is None) != (verifier is None), "act as one fixed user, or as each token's user"
     auth = None
     if verifier is not None:
@@ -97,9 +98,9 @@ def build_mcp_server(
     users = verifier.users if verifier is not None else None
 
     async def scope(
-        ctx: Context[Any, Any, Any], business: str | None, as_user: str | None, tool: str, sql: str = ""
+        ctx: Context[Any, Any, Any], business: str | None, tool: str, sql: str = ""
     ) -> tuple[BusinessConfig, Identity]:
-        caller = await acting_user(ctx, as_user, identity, users)
+        caller = await acting_user(ctx, identity, users)
         target = _business_of(caller, business, business_id)
         if not caller.may_access(target):
             denied = TenantDenied(f"user {caller.username!r} may not access business {target!r}")
@@ -112,37 +113,35 @@ def build_mcp_server(
 
     @mcp.tool(annotations=read_only)
     async def list_tables(
-        ctx: Context[Any, Any, Any], business: BusinessArg = None, as_user: AsUserArg = None
+        ctx: Context[Any, Any, Any], business: BusinessArg = None
     ) -> list[introspect.TableSummary]:
         """Tables and views of the business, with a comment and an estimated row count each."""
-        config, _ = await _guarded(scope(ctx, business, as_user, "list_tables"))
+        config, _ = await _guarded(scope(ctx, business, "list_tables"))
         return await _guarded(_list(executor, config))
 
     @mcp.tool(annotations=read_only)
     async def describe_table(
-        table: str, ctx: Context[Any, Any, Any], business: BusinessArg = None, as_user: AsUserArg = None
+        table: str, ctx: Context[Any, Any, Any], business: BusinessArg = None
     ) -> introspect.TableDescription:
         """Columns (type, nullable, comment, sample values), primary key and foreign keys of one table."""
-        config, _ = await _guarded(scope(ctx, business, as_user, "describe_table"))
+        config, _ = await _guarded(scope(ctx, business, "describe_table"))
         return await _guarded(_describe(executor, config, table))
 
     @mcp.tool(annotations=read_only if identity is not None and not identity.may_write else writes)
-    async def run_sql(
-        sql: str, ctx: Context[Any, Any, Any], business: BusinessArg = None, as_user: AsUserArg = None
-    ) -> QueryResult:
+    async def run_sql(sql: str, ctx: Context[Any, Any, Any], business: BusinessArg = None) -> QueryResult:
         """Run one PostgreSQL statement (SELECT, WITH, VALUES, EXPLAIN) and return columns and rows.
 
         Results are capped at the business's row limit (``truncated`` says so) and time out after its
         statement timeout. Writes run only for editors and admins of a business that allows them."""
-        config, caller = await _guarded(scope(ctx, business, as_user, "run_sql", sql))
+        config, caller = await _guarded(scope(ctx, business, "run_sql", sql))
         return await _guarded(executor.run(sql, business=config, identity=caller, source="mcp"))
 
     @mcp.tool(annotations=read_only)
     async def explain_sql(
-        sql: str, ctx: Context[Any, Any, Any], business: BusinessArg = None, as_user: AsUserArg = None
+        sql: str, ctx: Context[Any, Any, Any], business: BusinessArg = None
     ) -> ExplainResult:
         """The planner's estimated cost and JSON plan of a read query, without running it."""
-        config, _ = await _guarded(scope(ctx, business, as_user, "explain_sql", sql))
+        config, _ = await _guarded(scope(ctx, business, "explain_sql", sql))
         return await _guarded(executor.explain(sql, business=config))
 
     return mcp

@@ -248,6 +248,11 @@ async def test_a_batch_under_a_config_hash_cannot_run_several_turns_on_the_urls_
     for thread_id in (thread, other):
         one = await client.get(f"/conversations/{thread_id}", headers=headers["alice"])
         assert one.status_code == 200 and one.json()["turns"] == 1
+    business_only = {"configurable": {"business_id": "acme_retail"}}
+    fresh = await client.post(
+        url, json={"inputs": inputs, "config": [business_only, {}]}, headers=headers["alice"]
+    )
+    assert fresh.status_code == 200, "an input config naming no thread replaces the URL's: no shared thread"
 
 
 def config_hash(**configurable: Any) -> str:

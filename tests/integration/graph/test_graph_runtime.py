@@ -160,6 +160,24 @@ async def test_execute_goes_through_the_mcp_server_when_it_is_configured(
         await deps.aclose()
 
 
+async def test_an_mcp_server_that_does_not_answer_ends_the_turn_without_sql_repairs(
+    stub: StubMistral, graph_settings: Settings
+) -> None:
+    """Not a failed query: no LLM repair (the stub fails on an unscripted request), and the user learns
+    only that the SQL service does not answer, not where it lives."""
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    deps = build_deps(graph_settings.model_copy(update={"mcp_url": url, "mcp_token": None}))
+    try:
+        question = "How many orders are pending?"
+        stub.script(database(question), sql("SELECT count(*) FROM orders WHERE status = 'pending'"))
+        out = await Chat(deps, thread="t-unreachable").ask(question)
+        assert out["error"] == {"code": "service_unavailable", "detail": "the SQL service does not answer"}
+        assert out["answer"] == "I could not answer: the SQL service does not answer"
+        assert len(stub.requests) == 2, "classify and generate_sql only: no repair of SQL never at fault"
+    finally:
+        await deps.aclose()
+
+
 def audited(settings: Settings, match: dict[str, Any]) -> int:
     """How many audit_logs entries match, read straight from MongoDB."""
     assert settings.mongo_url

@@ -124,13 +124,13 @@ async def test_a_stdio_user_names_only_their_own_business(
 async def test_a_stdio_user_acts_only_as_themselves(
     executor: SqlExecutor, businesses: dict[str, BusinessConfig]
 ) -> None:
+    """No tool names its user: an ``as_user`` argument is no such argument, and the call stays alice's."""
     server = build_mcp_server(executor, _configs(businesses), ALICE, business_id="acme_retail")
     async with create_connected_server_and_client_session(server) as client:
-        herself = await client.call_tool("run_sql", {"sql": "SELECT 1 AS one", "as_user": "alice"})
-        assert herself.structuredContent is not None and herself.structuredContent["rows"] == [[1]]
-        as_bob = await client.call_tool("run_sql", {"sql": "SELECT 1", "as_user": "bob"})
+        tools = (await client.list_tools()).tools
+        assert all("as_user" not in tool.inputSchema["properties"] for tool in tools)
+        as_bob = await client.call_tool(
+            "run_sql", {"sql": "SELECT count(*) FROM patients", "business": "city_clinic", "as_user": "bob"}
+        )
         body = json.loads(_text(as_bob)[_text(as_bob).index("{") :])
-        assert body == {
-            "error": "forbidden",
-            "reason": "user 'alice' may not act as 'bob': only a service token names the user",
-        }
+        assert body == {"error": "forbidden", "reason": "user 'alice' may not access business 'city_clinic'"}

@@ -1,5 +1,5 @@
-"""`bizsql mcp --http`: no request without a token; every call runs as the token's user, or as the user a
-service token names, with that user's rights.
+"""`bizsql mcp --http`: no request without a token; every call runs as the token's user (an access
+token's, or the one user a service token was minted for), with that user's rights.
 
 The server is its own process on the session's servers, sharing the JWT secret and Redis with the tokens
 issued here the way POST /auth/login issues them (``TokenService.issue``); logout is ``revoke_user``.
@@ -27,17 +27,18 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 from pydantic import SecretStr
 from pymongo.asynchronous.database import AsyncDatabase
+from structlog.testing import capture_logs
 
 from bizsql.auth.identity import Identity
 from bizsql.auth.service_tokens import ServiceTokens
 from bizsql.auth.tokens import TokenService
 from bizsql.config import Settings
 from bizsql.embedded import free_port
-from bizsql.errors import AuthFailed, ServiceUnavailable, SqlRejected, TenantDenied
+from bizsql.errors import AuthFailed, QueryFailed, ServiceUnavailable, SqlRejected, TenantDenied
 from bizsql.stores.business import BusinessConfig
 from bizsql.stores.mongo import AUDIT_LOGS, USERS
 from bizsql.tools.executor import QueryResult, SqlExecutor
-from bizsql.tools.mcp_client import McpSqlRunner
+from bizsql.tools.mcp_client import REFUSED, UNREACHABLE, McpSqlRunner
 from tests.integration.sql.conftest import ALICE, BOB
 
 pytestmark = pytest.mark.integration
@@ -169,8 +170,11 @@ async def test_a_request_without_a_bearer_token_gets_401_and_a_reason(http_serve
     assert "Traceback" not in response.text
 
     runner = McpSqlRunner(http_server, token="")
-    with pytest.raises(ServiceUnavailable, match=r"refused the bearer token \(missing bearer token"):
+    with capture_logs() as logs, pytest.raises(ServiceUnavailable) as refused:
         await runner.list_tools()
+    assert refused.value.detail == REFUSED == "the SQL service refused this server's credentials"
+    assert [(e["event"], e["url"]) for e in logs] == [("mcp_bearer_refused", http_server)]
+    assert logs[0]["reason"].startswith("missing bearer token")
 
 
 async def test_forged_expired_and_refresh_tokens_get_401(
@@ -256,8 +260,9 @@ async def test_a_revoked_or_disabled_users_token_gets_401(
     await tokens.revoke_user(carl.username)  # what POST /auth/logout does
     _assert_refused(await _post(http_server, token), "session has ended; log in again")
     runner = McpSqlRunner(http_server, token=token)
-    with pytest.raises(ServiceUnavailable, match="session has ended"):
+    with capture_logs() as logs, pytest.raises(ServiceUnavailable, match=f"^{REFUSED}$"):
         await runner.run("SELECT 1", business=businesses["acme_retail"], identity=carl)
+    assert logs[0]["reason"] == "session has ended; log in again"
 
     again = (await tokens.issue(carl)).access_token
     await mongo_db[USERS].update_one({"username": carl.username}, {"$set": {"disabled": True}})
@@ -341,70 +346,68 @@ async def _audited(mongo_db: AsyncDatabase[dict[str, Any]], sql: str) -> list[di
     return await mongo_db[AUDIT_LOGS].find({"sql": sql}, {"_id": 0, "at": 0, "duration_ms": 0}).to_list()
 
 
-async def test_a_service_token_acts_with_the_named_users_rights_and_no_more(
+async def test_a_service_token_acts_as_the_user_it_was_minted_for_and_no_more(
     http_server: str, service: ServiceTokens
 ) -> None:
-    token, _ = service.issue()
-    async with _session(http_server, token) as session:
-        own = await session.call_tool("run_sql", {"sql": SELECT, "as_user": "alice"})
+    clinic = {"sql": PATIENTS, "business": "city_clinic"}
+    alices, _ = service.issue("alice")
+    async with _session(http_server, alices) as session:
+        tools = (await session.list_tools()).tools
+        assert all("as_user" not in tool.inputSchema["properties"] for tool in tools)
+        own = await session.call_tool("run_sql", {"sql": SELECT})
         assert own.structuredContent is not None and own.structuredContent["columns"] == ["status", "n"]
 
-        clinic = {"sql": PATIENTS, "business": "city_clinic"}
-        denied = await session.call_tool("run_sql", {**clinic, "as_user": "alice"})
-        assert _error(denied) == {
-            "error": "forbidden",
-            "reason": "user 'alice' may not access business 'city_clinic'",
-        }
-        write = await session.call_tool(
-            "run_sql", {"sql": "DELETE FROM orders WHERE id = -1", "as_user": "alice"}
-        )
+        denied = {"error": "forbidden", "reason": "user 'alice' may not access business 'city_clinic'"}
+        assert _error(await session.call_tool("run_sql", clinic)) == denied
+        assert _error(await session.call_tool("run_sql", {**clinic, "as_user": "bob"})) == denied
+        as_admin = await session.call_tool("list_tables", {"business": "swift_logistics", "as_user": "admin"})
+        assert _error(as_admin)["error"] == "forbidden"
+        write = await session.call_tool("run_sql", {"sql": "DELETE FROM orders WHERE id = -1"})
         assert _error(write)["reason"] == "alice is an analyst; only editors and admins may write"
 
-        bob = await session.call_tool("run_sql", {**clinic, "as_user": "bob"})
-        assert bob.structuredContent is not None and bob.structuredContent["rows"][0][0] > 0
-        admin = await session.call_tool("list_tables", {"business": "swift_logistics", "as_user": "admin"})
-        assert not admin.isError
+    bob = await _call(http_server, service.issue("bob")[0], "run_sql", clinic)
+    assert bob.structuredContent is not None and bob.structuredContent["rows"][0][0] > 0
+    admin = await _call(
+        http_server, service.issue("admin")[0], "list_tables", {"business": "swift_logistics"}
+    )
+    assert not admin.isError
 
 
-async def test_a_service_token_must_name_an_active_user(
+async def test_a_service_token_acts_only_while_its_user_is_active(
     http_server: str, service: ServiceTokens, carl: Identity, mongo_db: AsyncDatabase[dict[str, Any]]
 ) -> None:
-    token, _ = service.issue()
-    unnamed = await _call(http_server, token, "run_sql", {"sql": "SELECT 1"})
-    assert _error(unnamed) == {
-        "error": "unauthorized",
-        "reason": "a service token acts for a user: name them with the as_user argument",
-    }
-    for tool, arguments in (("list_tables", {}), ("explain_sql", {"sql": "SELECT 1"})):
-        assert _error(await _call(http_server, token, tool, arguments))["error"] == "unauthorized"
-
-    ok = await _call(http_server, token, "run_sql", {"sql": "SELECT 1 AS one", "as_user": carl.username})
+    token, _ = service.issue(carl.username)
+    ok = await _call(http_server, token, "run_sql", {"sql": "SELECT 1 AS one"})
     assert ok.structuredContent is not None and ok.structuredContent["rows"] == [[1]]
     await mongo_db[USERS].update_one({"username": carl.username}, {"$set": {"disabled": True}})
-    disabled = await _call(http_server, token, "run_sql", {"sql": "SELECT 1", "as_user": carl.username})
-    assert _error(disabled) == {
-        "error": "unauthorized",
-        "reason": f"user {carl.username!r} does not exist or is disabled",
-    }
-    nobody = await _call(http_server, token, "run_sql", {"sql": "SELECT 1", "as_user": "nobody-at-all"})
+    for tool, arguments in (("run_sql", {"sql": "SELECT 1"}), ("list_tables", {})):
+        assert _error(await _call(http_server, token, tool, arguments)) == {
+            "error": "unauthorized",
+            "reason": f"user {carl.username!r} does not exist or is disabled",
+        }
+    nobody = await _call(http_server, service.issue("nobody-at-all")[0], "run_sql", {"sql": "SELECT 1"})
     assert _error(nobody)["reason"] == "user 'nobody-at-all' does not exist or is disabled"
 
 
-async def test_an_expired_or_foreign_service_token_gets_401(
+async def test_an_expired_foreign_or_userless_service_token_gets_401(
     http_server: str, service: ServiceTokens, seeded: Settings
 ) -> None:
-    claims = jwt.decode(service.issue()[0], options={"verify_signature": False})
+    claims = jwt.decode(service.issue("alice")[0], options={"verify_signature": False})
     expired = {**claims, "iat": int(time.time()) - 600, "exp": int(time.time()) - 300}
     _assert_refused(await _post(http_server, jwt.encode(expired, seeded.secret_values()[0])), "token expired")
-    foreign = ServiceTokens("another-deployments-secret-long-enough-for-hs256").issue()[0]
+    foreign = ServiceTokens("another-deployments-secret-long-enough-for-hs256").issue("alice")[0]
     _assert_refused(await _post(http_server, foreign), "invalid token")
+    userless = {k: v for k, v in claims.items() if k != "act"}
+    _assert_refused(
+        await _post(http_server, jwt.encode(userless, seeded.secret_values()[0])), "invalid token"
+    )
 
 
 async def test_access_and_service_tokens_do_not_stand_in_for_each_other(
     http_server: str, issue: Issue, tokens: TokenService, service: ServiceTokens
 ) -> None:
     with pytest.raises(AuthFailed, match="invalid token"):
-        tokens.verify(service.issue()[0], "access")  # what the REST API checks
+        tokens.verify(service.issue("alice")[0], "access")  # what the REST API checks
     alice = await issue(ALICE)
     with pytest.raises(AuthFailed, match="invalid token"):
         service.verify(alice)
@@ -414,10 +417,8 @@ async def test_access_and_service_tokens_do_not_stand_in_for_each_other(
     )
     assert _error(as_bob) == {
         "error": "forbidden",
-        "reason": "user 'alice' may not act as 'bob': only a service token names the user",
+        "reason": "user 'alice' may not access business 'city_clinic'",
     }
-    herself = await _call(http_server, alice, "run_sql", {"sql": "SELECT 1 AS one", "as_user": "alice"})
-    assert herself.structuredContent is not None and herself.structuredContent["rows"] == [[1]]
 
 
 async def test_a_call_refused_another_business_is_audited_under_the_acting_user(
@@ -432,10 +433,7 @@ async def test_a_call_refused_another_business_is_audited_under_the_acting_user(
     denied = await _call(http_server, alice, "run_sql", {"sql": probe, "business": "city_clinic"})
     assert _error(denied)["error"] == "forbidden"
     by_service = await _call(
-        http_server,
-        service.issue()[0],
-        "explain_sql",
-        {"sql": probe, "business": "city_clinic", "as_user": carl.username},
+        http_server, service.issue(carl.username)[0], "explain_sql", {"sql": probe, "business": "city_clinic"}
     )
     assert _error(by_service)["error"] == "forbidden"
 
@@ -474,6 +472,7 @@ async def test_the_client_signs_service_tokens_and_runs_as_the_asking_user(
     assert clinic.rows[0][0] > 0
     plan = await runner.explain(SELECT, business=businesses["acme_retail"], identity=ALICE)
     assert plan.estimated_cost > 0
+    assert {service.verify(token).user for token, _ in runner._minted.values()} == {"alice", "bob"}
 
     probe = f"SELECT count(*) AS patients FROM patients -- {uuid.uuid4().hex}"
     with pytest.raises(TenantDenied, match="'alice' may not access business 'city_clinic'"):
@@ -495,5 +494,22 @@ async def test_a_server_with_another_jwt_secret_refuses_the_clients_service_toke
     runner = McpSqlRunner(
         http_server, service=ServiceTokens("another-deployments-secret-long-enough-for-hs256")
     )
-    with pytest.raises(ServiceUnavailable, match=r"refused the bearer token \(invalid token\); give it this"):
+    with capture_logs() as logs, pytest.raises(ServiceUnavailable) as refused:
         await runner.run("SELECT 1", business=businesses["acme_retail"], identity=ALICE)
+    assert refused.value.detail == REFUSED and http_server not in refused.value.detail
+    assert logs[0]["reason"] == "invalid token" and logs[0]["url"] == http_server
+    assert "BIZSQL_JWT_SECRET" in logs[0]["fix"]
+
+
+async def test_a_server_that_does_not_answer_is_unavailable_not_a_failed_query(
+    service: ServiceTokens, businesses: dict[str, BusinessConfig]
+) -> None:
+    """A QueryFailed would send the LLM to repair SQL that was never at fault."""
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    runner = McpSqlRunner(url, service=service)
+    with capture_logs() as logs, pytest.raises(ServiceUnavailable) as unreachable:
+        await runner.run("SELECT 1", business=businesses["acme_retail"], identity=ALICE)
+    assert not isinstance(unreachable.value, QueryFailed)
+    assert unreachable.value.detail == UNREACHABLE == "the SQL service does not answer"
+    assert [(e["event"], e["url"]) for e in logs] == [("mcp_unreachable", url)]
+    assert "ConnectError" in logs[0]["error"]

@@ -73,6 +73,16 @@ def test_refresh_token_is_not_an_access_token(tokens: TokenService) -> None:
         tokens.verify(token, "access")
 
 
+@pytest.mark.parametrize("audience", ["bizsql-mcp", "bizsql", ["bizsql"], "", []])
+def test_a_token_with_any_audience_is_refused(tokens: TokenService, audience: object) -> None:
+    """An audience says the token is for someone else (a service token's is the MCP server); even an
+    empty one, which the JWT library alone would let through, is refused."""
+    for kind in ("access", "refresh"):
+        token = jwt.encode(claims(typ=kind, aud=audience), SECRET, algorithm="HS256")
+        with pytest.raises(AuthFailed, match="invalid token"):
+            tokens.verify(token, kind)  # type: ignore[arg-type]
+
+
 def test_token_without_business_or_with_unknown_role_is_refused(tokens: TokenService) -> None:
     no_business = {k: v for k, v in claims().items() if k != "bid"}
     for payload in (no_business, claims(role="root")):

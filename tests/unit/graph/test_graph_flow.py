@@ -6,11 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from pymongo.errors import ServerSelectionTimeoutError
 
-from bizsql.errors import RateLimited, TenantDenied
+from bizsql.errors import RateLimited, ServiceUnavailable, TenantDenied
 from bizsql.graph.builder import build_graph
 from bizsql.graph.context import Context, Deps
 from tests.support.fake_llm import ScriptedChatModel, text_answer, tool_answer
@@ -348,3 +348,18 @@ async def test_a_question_using_a_glossary_term_gets_its_definition(graph: Any, 
     llm = ScriptedChatModel.of(classified("Revenue per month?"), draft(sql), text_answer("Up."))
     await ask(graph, harness, harness.deps(llm), "Revenue per month?")
     assert "- revenue: sum of orders.total" in llm.prompt_text(1)
+
+
+async def test_a_sql_service_that_does_not_answer_still_ends_the_turn_with_an_answer(
+    graph: Any, harness: Harness
+) -> None:
+    def down(sql: str) -> FakeResult:
+        raise ServiceUnavailable("the SQL service does not answer")
+
+    harness.executor.answer = down
+    llm = ScriptedChatModel.of(classified("How many customers live in each US state?"), draft(BY_STATE_SQL))
+    out = await ask(graph, harness, harness.deps(llm), "How many customers live in each US state?")
+    assert out["error"]["code"] == "service_unavailable"
+    assert "the SQL service does not answer" in out["answer"]
+    assert isinstance(out["messages"][-1], AIMessage), "the question is not left without an answer"
+    assert len(llm.prompts) == 2, "no repair attempt and no summary for an outage"

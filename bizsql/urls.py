@@ -1,0 +1,31 @@
+"""Where bearer tokens may travel: over TLS, or in clear only to this machine."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+
+def require_token_safe(url: str) -> str:
+    """``url`` when a bearer token may be sent to it (https://, or http:// to 127.0.0.0/8, ::1 or
+    localhost); ValueError saying what to do otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return url
+    if parts.scheme != "http":
+        raise ValueError(f"{url!r} must start with https:// (or http:// to a loopback host)")
+    if not is_loopback(parts.hostname or ""):
+        raise ValueError(
+            f"refusing to send bearer tokens in clear over {url!r}: use https:// (the MCP server behind a "
+            "TLS reverse proxy), or http:// only to a loopback host (127.0.0.1, ::1, localhost)"
+        )
+    return url
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,31 @@
+"""A setting the service cannot start with is named in plain words, with no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from bizsql.cli import main; main()", *args],
+        env={**os.environ, "COLUMNS": "240", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_invalid_settings_are_listed_by_variable_and_exit_2() -> None:
+    done = run_cli("config", BIZSQL_RETRIEVAL_TOP_K="0", BIZSQL_MCP_URL="http://10.1.1.1/mcp")
+    assert done.returncode == 2
+    assert "BIZSQL_RETRIEVAL_TOP_K: Input should be greater than or equal to 1" in done.stderr
+    assert "BIZSQL_MCP_URL: Value error, refusing to send bearer tokens in clear" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_valid_settings_still_print() -> None:
+    done = run_cli("config", BIZSQL_RETRIEVAL_TOP_K="4")
+    assert done.returncode == 0, done.stderr
+    assert "BIZSQL_RETRIEVAL_TOP_K" in done.stdout
