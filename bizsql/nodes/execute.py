@@ -13,7 +13,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from bizsql.errors import BizsqlError, QueryFailed
+from bizsql.errors import BizsqlError, QueryFailed, QueryTimeout
 from bizsql.graph.context import Context
 from bizsql.graph.state import ResultData, State
 from bizsql.nodes._common import begin, turn_error
@@ -42,6 +42,8 @@ async def execute(
         result = await turn.deps.executor.run(
             state.get("sql", ""), business=turn.business, identity=turn.ctx.identity
         )
+    except QueryTimeout as exc:  # a QueryFailed, but a rewrite would time out again: end the turn
+        return Command(update={"error": turn_error(exc), "result": None}, goto="respond")
     except QueryFailed as exc:
         attempts = state.get("attempts", 0) + 1
         retry = (

@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from pymongo.errors import ServerSelectionTimeoutError
 
-from bizsql.errors import RateLimited, ServiceUnavailable, TenantDenied
+from bizsql.errors import QueryTimeout, RateLimited, ServiceUnavailable, TenantDenied
 from bizsql.graph.builder import build_graph
 from bizsql.graph.context import Context, Deps
 from tests.support.fake_llm import ScriptedChatModel, text_answer, tool_answer
@@ -363,3 +363,15 @@ async def test_a_sql_service_that_does_not_answer_still_ends_the_turn_with_an_an
     assert "the SQL service does not answer" in out["answer"]
     assert isinstance(out["messages"][-1], AIMessage), "the question is not left without an answer"
     assert len(llm.prompts) == 2, "no repair attempt and no summary for an outage"
+
+
+async def test_a_query_that_timed_out_is_not_sent_back_to_be_rewritten(graph: Any, harness: Harness) -> None:
+    def slow(sql: str) -> FakeResult:
+        raise QueryTimeout("statement timeout (5 s)")
+
+    harness.executor.answer = slow
+    llm = ScriptedChatModel.of(classified("How many customers live in each US state?"), draft(BY_STATE_SQL))
+    out = await ask(graph, harness, harness.deps(llm), "How many customers live in each US state?")
+    assert out["error"]["code"] == "query_timeout"
+    assert "took too long" in out["answer"]
+    assert len(llm.prompts) == 2 and len(harness.executor.ran) == 1, "one try: a rewrite would time out too"
