@@ -8,8 +8,13 @@ from urllib.parse import urlsplit
 
 def require_token_safe(url: str) -> str:
     """``url`` when a bearer token may be sent to it (https://, or http:// to 127.0.0.0/8, ::1 or
-    localhost); ValueError saying what to do otherwise."""
+    localhost, with a valid port and no credentials of its own); ValueError saying what to do otherwise."""
     parts = urlsplit(url)
+    if not parts.hostname:
+        raise ValueError(f"{url!r} names no host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("put no user or password in the URL: the bearer token authenticates")
+    parts.port  # noqa: B018 (raises ValueError on a port that is not a number in range)
     if parts.scheme == "https":
         return url
     if parts.scheme != "http":

@@ -1,11 +1,11 @@
 """Service tokens: five-minute JWTs one process of a deployment shows another (the graph to its MCP server).
 
-Each is minted for one user (claim ``act``) and opens no session (nothing in Redis): the receiver acts as
-that user, with their rights as stored now, so an intercepted token reaches no further than that user for
-its few minutes. Whoever can sign one holds the JWT secret and could sign access tokens for anyone, so
-service tokens add no power; they only spare the graph a login per user. ``typ`` and ``aud`` keep them
-apart from access and refresh tokens: ``TokenService.verify`` refuses a service token, and
-``ServiceTokens.verify`` the others.
+Each is minted for one user (as in RFC 8693 delegation: ``sub`` is the user, ``act`` the service acting for
+them) and opens no session (nothing in Redis): the receiver acts as that user, with their rights as stored
+now, so an intercepted token reaches no further than that user for its few minutes. Whoever can sign one
+holds the JWT secret and could sign access tokens for anyone, so service tokens add no power; they only
+spare the graph a login per user. ``typ`` and ``aud`` keep them apart from access and refresh tokens:
+``TokenService.verify`` refuses a service token, and ``ServiceTokens.verify`` the others.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ class ServiceTokens:
         payload = {
             "iss": ISSUER,
             "aud": AUDIENCE,
-            "sub": self.subject,
-            "act": username,
+            "sub": username,
+            "act": {"sub": self.subject},
             "typ": SERVICE,
             "jti": secrets.token_urlsafe(16),
             "iat": now,
@@ -74,11 +74,12 @@ class ServiceTokens:
             raise AuthFailed("token expired") from None
         except jwt.InvalidTokenError:
             raise AuthFailed("invalid token") from None
-        if payload["typ"] != SERVICE or not isinstance(payload["act"], str) or not payload["act"]:
+        user, actor = payload["sub"], payload["act"]
+        if payload["typ"] != SERVICE or not isinstance(user, str) or not user or not isinstance(actor, dict):
             raise AuthFailed("invalid token")
         return ServiceClaims(
-            subject=str(payload["sub"]),
-            user=payload["act"],
+            subject=str(actor.get("sub", "")),
+            user=user,
             token_id=str(payload["jti"]),
             expires_at=int(payload["exp"]),
         )

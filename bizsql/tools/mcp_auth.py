@@ -2,7 +2,7 @@
 
 A user's access token (POST /auth/login) acts as that user, checked as the REST API checks it. A service
 token of the same deployment (``bizsql.auth.service_tokens``, what the graph's MCP client signs) is minted
-for one user (``act``), who must still exist and be active, and whose rights as stored now (business,
+for one user (its ``sub``), who must still exist and be active, and whose rights as stored now (business,
 writes) apply. No call names its user: it is the token's, so a token never reaches more than its user. A
 refused token becomes the REST API's 401 body (``explain_refusals``).
 """

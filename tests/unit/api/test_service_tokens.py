@@ -17,6 +17,7 @@ from bizsql.errors import AuthFailed
 from bizsql.graph.deps import _executor
 from bizsql.tools import mcp_client
 from bizsql.tools.mcp_client import McpSqlRunner
+from bizsql.urls import require_token_safe
 
 SECRET = "unit-test-jwt-secret-long-enough-for-hs256!"
 ALICE = Identity("alice", "analyst", "acme_retail")
@@ -46,14 +47,15 @@ def test_a_service_token_holds_five_minutes_and_acts_for_one_user(service: Servi
     assert claims.expires_at == expires_at and claims.user == "alice"
     assert SERVICE_TTL_S == 300 and abs(expires_at - time.time() - 300) < 5
     payload = jwt.decode(token, options={"verify_signature": False})
-    assert payload["typ"] == "service" and payload["aud"] == AUDIENCE and payload["act"] == "alice"
+    assert payload["typ"] == "service" and payload["aud"] == AUDIENCE and payload["sub"] == "alice"
+    assert payload["act"] == {"sub": "bizsql"}, "RFC 8693: the service acts for the user"
     assert not {"sid", "bid", "role"} & payload.keys()
 
 
 def test_a_service_token_without_its_user_is_refused(service: ServiceTokens) -> None:
     payload = jwt.decode(service.issue("alice")[0], options={"verify_signature": False})
-    for act in (None, "", 42):
-        forged = {k: v for k, v in payload.items() if k != "act"} | ({} if act is None else {"act": act})
+    for sub in (None, "", 42):
+        forged = {k: v for k, v in payload.items() if k != "sub"} | ({} if sub is None else {"sub": sub})
         with pytest.raises(AuthFailed, match="invalid token"):
             service.verify(jwt.encode(forged, SECRET, algorithm="HS256"))
 
@@ -157,3 +159,12 @@ def test_the_graph_signs_service_tokens_unless_a_token_is_configured(settings: S
 
     fixed = _executor(settings.model_copy(update={"mcp_token": SecretStr("their-token")}), None)  # type: ignore[arg-type]
     assert isinstance(fixed, McpSqlRunner) and fixed.service is None and fixed._bearer() == "their-token"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://localhost:abc/mcp", "http://u:pw@127.0.0.1/mcp", "http:///mcp", "ftp://127.0.0.1/mcp"],
+)
+def test_a_malformed_mcp_url_is_refused_before_anything_starts(url: str) -> None:
+    with pytest.raises(ValueError):
+        require_token_safe(url)
