@@ -120,4 +120,4 @@ app.command("eval")(eval_command)
 
 
 if __name__ == "__main__":
-    app()
+    main()

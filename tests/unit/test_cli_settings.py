@@ -9,7 +9,7 @@ import sys
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from bizsql.cli import main; main()", *args],
+        [sys.executable, "-m", "bizsql.cli", *args],  # as the tests and `python -m` start it
         env={**os.environ, "COLUMNS": "240", **env},
         capture_output=True,
         text=True,
