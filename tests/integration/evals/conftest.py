@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from bizsql.cli import app
 from bizsql.config import Settings
-from tests.support.eval_stub import GoldenStub
+from tests.support.eval_stub import GoldenScript, GoldenStub
+from tests.support.servers import servers_env
+
+
+@pytest.fixture(scope="module")
+def stub(script: GoldenScript) -> Iterator[GoldenStub]:
+    """The stub Mistral server, answering as the test module's ``script`` fixture says."""
+    server = GoldenStub(script)
+    server.start()
+    yield server
+    server.stop()
 
 
 def run_eval(seeded: Settings, stub: GoldenStub, out: Path, *args: str) -> dict[str, Any]:
     """One CLI run (no API key: the base URL alone is enough for a local server): its JSON report, with
     the Markdown report under ``_markdown`` and the printed output under ``_output``."""
-    assert seeded.postgres_url and seeded.mongo_url and seeded.redis_url and seeded.role_secret
     env = {
-        "BIZSQL_POSTGRES_URL": seeded.postgres_url,
-        "BIZSQL_MONGO_URL": seeded.mongo_url,
-        "BIZSQL_REDIS_URL": seeded.redis_url,
-        "BIZSQL_MONGO_DB": seeded.mongo_db,
-        "BIZSQL_ROLE_SECRET": seeded.role_secret.get_secret_value(),
-        "BIZSQL_JWT_SECRET": seeded.secret_values()[0],
-        "BIZSQL_DATA_DIR": str(seeded.data_dir),
+        **servers_env(seeded),
         "BIZSQL_LLM_ATTEMPTS": "1",
         "COLUMNS": "240",
         "MISTRAL_BASE_URL": stub.url,

@@ -3,7 +3,6 @@ run the evals issue asks the harness to show, with exact EX per business and the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,14 +23,6 @@ acme_retail (all of bizsql's calls counted: classification, SQL, summary)."""
 @pytest.fixture(scope="module")
 def script() -> GoldenScript:
     return GoldenScript({b: load_golden(b) for b in BUSINESSES}, wrong_every=4, misclassify_every=3)
-
-
-@pytest.fixture(scope="module")
-def stub(script: GoldenScript) -> Iterator[GoldenStub]:
-    server = GoldenStub(script)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

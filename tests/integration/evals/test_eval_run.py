@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +28,6 @@ general message, in about twenty turns."""
 @pytest.fixture(scope="module")
 def script() -> GoldenScript:
     return GoldenScript({BUSINESS: load_golden(BUSINESS)}, wrong_every=3, misclassify_every=2)
-
-
-@pytest.fixture(scope="module")
-def stub(script: GoldenScript) -> Iterator[GoldenStub]:
-    server = GoldenStub(script)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

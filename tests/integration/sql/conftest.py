@@ -18,6 +18,7 @@ from bizsql.auth.identity import Identity
 from bizsql.config import Settings
 from bizsql.stores.business import BusinessConfig, aload_business_config
 from bizsql.tools.executor import MongoAudit, SqlExecutor
+from tests.support.servers import servers_env
 
 BUSINESS_IDS = ("acme_retail", "city_clinic", "swift_logistics")
 ALICE = Identity(username="alice", role="analyst", business_id="acme_retail")
@@ -28,17 +29,7 @@ BOB = Identity(username="bob", role="analyst", business_id="city_clinic")
 @pytest.fixture(scope="session")
 def sql_env(seeded: Settings) -> dict[str, str]:
     """Environment that points the `bizsql` CLI (in-process or a subprocess) at the test servers."""
-    assert seeded.postgres_url and seeded.mongo_url and seeded.redis_url and seeded.role_secret
-    return {
-        "BIZSQL_POSTGRES_URL": seeded.postgres_url,
-        "BIZSQL_MONGO_URL": seeded.mongo_url,
-        "BIZSQL_REDIS_URL": seeded.redis_url,
-        "BIZSQL_MONGO_DB": seeded.mongo_db,
-        "BIZSQL_ROLE_SECRET": seeded.role_secret.get_secret_value(),
-        "BIZSQL_JWT_SECRET": seeded.secret_values()[0],
-        "BIZSQL_DATA_DIR": str(seeded.data_dir),
-        "BIZSQL_LOG_LEVEL": "WARNING",
-    }
+    return {**servers_env(seeded), "BIZSQL_LOG_LEVEL": "WARNING"}
 
 
 @pytest.fixture(scope="session")
