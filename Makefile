@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install serve test lint typecheck format clean-data
+.PHONY: install serve test lint typecheck format readme-questions vendor-web screenshots clean-data
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make serve PORT=9000 HOST=0.0.0.0`: only from make's command line, since a shell may export HOST (the
+# machine's name in tcsh) or PORT for something else; in the environment, use BIZSQL_PORT and BIZSQL_HOST.
+serve_flag = $(if $(filter command line override,$(origin $(1))),--$(2) $($(1)))
+
 serve: install
-	$(BIN)/bizsql serve
+	$(strip $(BIN)/bizsql serve $(call serve_flag,HOST,host) $(call serve_flag,PORT,port))
 
 lint: install
 	$(BIN)/ruff check .
@@ -32,6 +36,15 @@ test: lint typecheck
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+readme-questions: install   # the README's list of verified questions, from bizsql/demo/*/queries.py
+	$(BIN)/python -m tests.unit.test_readme_verified_questions
+
+vendor-web: install   # the chart libraries of the web page, from npm at the versions pinned in the script
+	$(BIN)/python scripts/vendor_web.py
+
+screenshots: install   # the README's screenshots, from the browser tests (needs Chromium)
+	BIZSQL_SAVE_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_chat_page.py
 
 clean-data:
 	rm -rf .bizsql

@@ -1,6 +1,6 @@
 """The API's own overhead per chat turn, under load, on a real `bizsql serve` process.
 
-    BIZSQL_ROLE_SECRET=... python bench/api.py [--turns-1 200] [--turns-32 640]
+    BIZSQL_ROLE_SECRET=... python bench/api.py [--turns-1 200] [--turns-32 640] [--workers 2]
 
 Starts a Valkey of its own, the stub Mistral server (it answers at once) and `bizsql serve` on the
 PostgreSQL of BIZSQL_POSTGRES_URL (embedded when unset) and a MongoDB (BIZSQL_MONGO_URL, embedded when
@@ -12,6 +12,10 @@ executor on acme_retail, checkpoints to Redis and MongoDB) with no LLM call. The
 turn is its ``Server-Timing`` ``app`` time minus its ``graph`` time: auth, rate limit, isolation, thread
 binding, validation and serialisation. Then it checks the limits: one user's 35 simultaneous turns must
 get exactly 30 answers and 5 429s, and a sixth quick login exactly one 429.
+
+With ``--workers N`` (N > 1) it runs everything twice, on `bizsql serve --workers 1` and then on
+`bizsql serve --workers N` (same stores, new users), and compares throughput and latency at concurrency 32;
+the limit checks then also show that N processes share one window.
 
 The bench raises only the per-IP login limit (all bench users log in from 127.0.0.1); chat limits stay at
 their defaults, so each phase spreads its turns over enough users of its own to stay under 30 a minute.
@@ -32,10 +36,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 from pymongo import MongoClient
+from pymongo.collection import Collection
 from rich.console import Console
 from rich.table import Table
 
@@ -66,6 +72,20 @@ class Phase:
     client_ms: list[float] = field(default_factory=list)
     transport_errors: int = 0
     seconds: float = 0.0
+
+
+@dataclass
+class Run:
+    """Every phase against one server, and how many chat turns each of its processes answered."""
+
+    workers: int
+    phases: list[Phase]
+    limit_phase: Phase
+    login_statuses: list[int]
+    answered_by: Counter[int] = field(default_factory=Counter)
+
+    def at(self, concurrency: int) -> Phase:
+        return next(phase for phase in self.phases if phase.concurrency == concurrency)
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -123,7 +143,7 @@ async def login(http: httpx.AsyncClient, username: str, password: str = PASSWORD
     return await http.post("/auth/login", json={"username": username, "password": password})
 
 
-async def bench(server: LiveServer, users: list[str], args: argparse.Namespace) -> None:
+async def bench(server: LiveServer, users: list[str], args: argparse.Namespace, workers: int) -> Run:
     """Each phase has users of its own, so no phase inherits another's rate-limit window."""
     question = get_demo_business("acme_retail").verified_queries[1].question
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -142,7 +162,7 @@ async def bench(server: LiveServer, users: list[str], args: argparse.Namespace) 
         limit_phase = await limits_phase(http, next(pool), question)
         guessed = next(pool)
         login_statuses = [(await login(http, guessed, "wrong-password")).status_code for _ in range(6)]
-    report(phases, limit_phase, login_statuses)
+    return Run(workers, phases, limit_phase, login_statuses)
 
 
 async def token(http: httpx.AsyncClient, user: str) -> dict[str, str]:
@@ -161,8 +181,12 @@ async def limits_phase(http: httpx.AsyncClient, user: str, question: str) -> Pha
     return phase
 
 
-def report(phases: list[Phase], limit_phase: Phase, login_statuses: list[int]) -> None:
-    table = Table(title="bizsql API: one verified chat turn (new thread each), server overhead = app - graph")
+def report(run: Run) -> None:
+    phases, limit_phase, login_statuses = run.phases, run.limit_phase, run.login_statuses
+    table = Table(
+        title=f"bizsql API, {run.workers} worker(s): one verified chat turn (new thread each), "
+        "server overhead = app - graph"
+    )
     for column in ("phase", "turns", "turns/s", "overhead p50", "overhead p99", "graph p50", "client p50",
                    "client p99", "statuses", "5xx", "transport errors"):  # fmt: skip
         table.add_column(column, justify="right")
@@ -185,6 +209,37 @@ def report(phases: list[Phase], limit_phase: Phase, login_statuses: list[int]) -
     login_ok = login_statuses == [401] * 5 + [429]
     console.print(f"6 quick logins with a wrong password: {login_statuses} - "
                   f"{'as the limit says' if login_ok else 'EXPECTED [401 x5, 429]'}")  # fmt: skip
+    if run.workers > 1:
+        console.print(f"chat turns answered per worker pid: {dict(run.answered_by)}")
+
+
+def compare(runs: list[Run], concurrency: int = 32) -> None:
+    """Throughput and latency at ``concurrency`` for each server, and the last one's over the first's."""
+    table = Table(title=f"concurrency {concurrency}: 1 worker against {runs[-1].workers}")
+    for column in ("workers", "turns", "turns/s", "200/s", "client p50", "client p99", "overhead p50",
+                   "statuses"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for run in runs:
+        phase = run.at(concurrency)
+        table.add_row(
+            str(run.workers), str(sum(phase.statuses.values())), f"{throughput(phase):.1f}",
+            f"{phase.statuses[200] / phase.seconds:.1f}", f"{percentile(phase.client_ms, 50):.1f} ms",
+            f"{percentile(phase.client_ms, 99):.1f} ms", f"{percentile(phase.overhead_ms, 50):.2f} ms",
+            " ".join(f"{s}x{n}" for s, n in sorted(phase.statuses.items())),
+        )  # fmt: skip
+    console.print(table)
+    one, many = runs[0].at(concurrency), runs[-1].at(concurrency)
+    console.print(
+        f"{runs[-1].workers} workers / 1 worker at concurrency {concurrency}: "
+        f"throughput x{throughput(many) / throughput(one):.2f}, "
+        f"client p50 x{percentile(many.client_ms, 50) / percentile(one.client_ms, 50):.2f}, "
+        f"client p99 x{percentile(many.client_ms, 99) / percentile(one.client_ms, 99):.2f}"
+    )
+
+
+def throughput(phase: Phase) -> float:
+    """Turns answered per second, whatever the status."""
+    return sum(phase.statuses.values()) / phase.seconds
 
 
 @contextmanager
@@ -211,8 +266,9 @@ def bench_users(settings: Settings, count: int) -> Iterator[list[str]]:
     names = [f"bench_{run}_{i}" for i in range(count)]
     hashed = hash_password(PASSWORD)
     now = datetime.now(UTC)
+    client: MongoClient[dict[str, Any]]
     with MongoClient(settings.mongo_url) as client:
-        users = client[settings.mongo_db][USERS]
+        users: Collection[dict[str, Any]] = client[settings.mongo_db][USERS]
         users.insert_many([{"username": n, "role": "analyst", "business_id": "acme_retail",
                             "password_hash": hashed, "created_at": now} for n in names])  # fmt: skip
         try:
@@ -221,26 +277,49 @@ def bench_users(settings: Settings, count: int) -> Iterator[list[str]]:
             users.delete_many({"username": {"$in": names}})
 
 
+def serve_and_bench(
+    settings: Settings, folder: Path, stub: StubMistral, workers: int, args: argparse.Namespace
+) -> Run:
+    """One `bizsql serve --workers N` on the shared stores, with bench users of its own."""
+    env = server_env(
+        settings, folder / "server-data",
+        MISTRAL_API_KEY="stub-key", MISTRAL_BASE_URL=stub.url,
+        BIZSQL_LOGIN_RATE_PER_MINUTE_IP="100000",
+    )  # fmt: skip
+    log_file = folder / f"server-{workers}.log"
+    with (
+        bench_users(settings, USERS_PER_RUN) as users,
+        live_server(env, log_file, "--workers", str(workers)) as server,
+    ):
+        run = asyncio.run(bench(server, users, args, workers))
+        lines = server.log_lines()
+    run.answered_by.update(
+        line["process"] for line in lines if line["event"] == "request" and line.get("route") == "/chat"
+    )
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns-1", type=int, default=200, help="turns at concurrency 1")
     parser.add_argument("--turns-32", type=int, default=640, help="turns at concurrency 32")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="above 1: also run on this many workers and compare"
+    )
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
     with tempfile.TemporaryDirectory(prefix="bizsql-bench-") as folder, stores(Path(folder)) as settings:
         stub = StubMistral().start()
+        runs: list[Run] = []
         try:
-            env = server_env(
-                settings, Path(folder) / "server-data",
-                MISTRAL_API_KEY="stub-key", MISTRAL_BASE_URL=stub.url,
-                BIZSQL_LOGIN_RATE_PER_MINUTE_IP="100000",
-            )  # fmt: skip
-            with (
-                bench_users(settings, USERS_PER_RUN) as users,
-                live_server(env, Path(folder) / "server.log") as server,
-            ):
-                asyncio.run(bench(server, users, args))
+            for workers in sorted({1, args.workers}):
+                runs.append(serve_and_bench(settings, Path(folder), stub, workers, args))
+                report(runs[-1])
         finally:
             stub.stop()
+        if len(runs) > 1:
+            compare(runs)
         console.print(f"LLM requests during the run: {len(stub.requests)} (verified questions need none)")
 
 

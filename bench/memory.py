@@ -34,7 +34,6 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bizsql.checkpointers import AsyncRedisMongoSaver, RedisMongoSaver
-from bizsql.checkpointers.base import BaseRedisMongoSaver
 from bizsql.embedded import SecantusServer, ValkeyServer, free_port
 from bizsql.errors import MemoryUnavailable
 
@@ -53,7 +52,7 @@ def percentile(values: list[float], pct: float) -> float:
 class Memory:
     """The saver under test behind one async interface, whichever class it is."""
 
-    def __init__(self, saver: BaseRedisMongoSaver) -> None:
+    def __init__(self, saver: AsyncRedisMongoSaver | RedisMongoSaver) -> None:
         self.saver = saver
         self.is_async = isinstance(saver, AsyncRedisMongoSaver)
 

@@ -34,10 +34,10 @@ from sqlglot import exp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bizsql.config import Settings, get_settings
+from bizsql.retrieval.embeddings import get_embeddings
+from bizsql.retrieval.index import SchemaIndex
+from bizsql.retrieval.table_docs import ColumnDoc, ForeignKeyDoc, TableDoc
 from bizsql.stores.business import BusinessConfig
-from bizsql.tools.embeddings import get_embeddings
-from bizsql.tools.schema_docs import ColumnDoc, ForeignKeyDoc, TableDoc
-from bizsql.tools.schema_index import SchemaIndex
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "tests" / "retrieval_questions.yaml"
 console = Console()
@@ -63,7 +63,7 @@ def labelled(configs: Sequence[BusinessConfig]) -> list[tuple[str, str, set[str]
 
 
 async def recall(settings: Settings, configs: Sequence[BusinessConfig], k: int) -> list[dict[str, Any]]:
-    from bizsql.tools.schema_source import PgSchemaSource
+    from bizsql.retrieval.source import PgSchemaSource
 
     index = SchemaIndex(settings, PgSchemaSource(settings))
     rows = []
@@ -114,7 +114,7 @@ COLUMN_WORDS = (
 
 def synthetic_tables(n: int, rng: random.Random) -> list[TableDoc]:
     """N plausible tables: two-word names, typed columns, comments and foreign keys to earlier tables."""
-    tables = []
+    tables: list[TableDoc] = []
     for i in range(n):
         a, b = rng.sample(WORDS, 2)
         name = f"{a}_{b}_{i}"
@@ -122,7 +122,7 @@ def synthetic_tables(n: int, rng: random.Random) -> list[TableDoc]:
         types = ("text", "numeric", "date", "integer")
         columns += [ColumnDoc(f"{w}_{j}", rng.choice(types), f"{w} of the {b}")
                     for j, w in enumerate(rng.sample(COLUMN_WORDS, 6))]  # fmt: skip
-        fks = ()
+        fks: tuple[ForeignKeyDoc, ...] = ()
         if i:
             ref = tables[rng.randrange(len(tables))].name
             columns.append(ColumnDoc(f"{ref}_id", "integer"))

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from bizsql.urls import require_token_safe
+from bizsql.config_llm import LlmSettings
+from bizsql.urls import mask_url, mongo_url_database, require_token_safe
 
 SECRET_FILE = "instance-secret"
+DEFAULT_MONGO_DB = "bizsql"
+SERVER_URLS = ("postgres_url", "redis_url", "mongo_url")
+"""The fields naming the three servers; an unset one means "start it embedded"."""
 
 
-class Settings(BaseSettings):
-    """bizsql configuration. Unset server URLs mean "start an embedded server for me"."""
+class Settings(LlmSettings):
+    """bizsql configuration. Unset server URLs mean "start an embedded server for me". The chat model's
+    settings come first, from ``LlmSettings``."""
 
     model_config = SettingsConfigDict(env_prefix="BIZSQL_", extra="ignore", populate_by_name=True)
 
@@ -34,7 +40,11 @@ class Settings(BaseSettings):
         description="MongoDB URL for users, business configs, conversations and audit logs. "
         "Unset: start embedded SecantusDB.",
     )
-    mongo_db: str = Field("bizsql", description="MongoDB database name.")
+    mongo_db: str = Field(
+        DEFAULT_MONGO_DB,
+        description="MongoDB database. Unset: the one BIZSQL_MONGO_URL names (mongodb://host/db), else "
+        "bizsql; set, it wins over the URL's. The value shown says which of the three it is.",
+    )
     data_dir: Path = Field(
         Path(".bizsql"), description="Where embedded servers, FAISS indexes and instance secrets live."
     )
@@ -50,19 +60,14 @@ class Settings(BaseSettings):
     demo_password: SecretStr = Field(
         SecretStr("demo-pass-123"), description="Password of the seeded demo users."
     )
-    llm_model: str = Field("mistral-small-latest", description="Mistral chat model name.")
-    mistral_api_key: SecretStr | None = Field(
-        None,
-        validation_alias=AliasChoices("MISTRAL_API_KEY", "BIZSQL_MISTRAL_API_KEY"),
-        description="Mistral API key. Unset: only verified queries are answered.",
-    )
-    mistral_base_url: str | None = Field(
-        None,
-        validation_alias=AliasChoices("MISTRAL_BASE_URL", "BIZSQL_MISTRAL_BASE_URL"),
-        description="Mistral API endpoint, e.g. a local stub for tests.",
-    )
     host: str = Field("127.0.0.1", description="Address `bizsql serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `bizsql serve` listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Server processes `bizsql serve` runs on the one port. Above 1 they share rate limits, "
+        "token budgets and conversations through Redis and MongoDB; 1 serves in the command's own process.",
+    )
     log_level: str = Field("INFO", description="Log level.")
     access_token_minutes: int = Field(120, ge=1, description="Lifetime of access tokens, in minutes.")
     refresh_token_days: int = Field(7, ge=1, description="Lifetime of refresh tokens, in days.")
@@ -195,13 +200,31 @@ class Settings(BaseSettings):
         False,
         description="Also record every read in MongoDB audit_logs (writes and refusals always are).",
     )
+    sql_catalog_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long the executor reuses a business's table and column list (what the guard "
+        "resolves names against) before reading it again; a name it does not know rereads it at once.",
+    )
 
     # --- service (issue 7): rate limits, request limits, CORS and headers, conversations paging ----------
     login_rate_per_minute_ip: int = Field(
-        5, ge=1, description="Login attempts allowed per client IP per minute (moving window, in Redis)."
+        30,
+        ge=1,
+        description="Login attempts, successful or not, allowed per client IP per minute (moving window, in "
+        "Redis): each costs a password hash, so this bounds one address's load and stops a flood.",
+    )
+    login_failures_per_minute_user_ip: int = Field(
+        5,
+        ge=1,
+        description="Failed logins allowed per username from one client IP per minute (moving window, in "
+        "Redis); a successful login forgets the username's failures.",
     )
     login_rate_per_minute_user: int = Field(
-        5, ge=1, description="Login attempts allowed per username per minute (moving window, in Redis)."
+        20,
+        ge=1,
+        description="Failed logins allowed per username per minute from all client IPs together (a password "
+        "guessed from many addresses); a successful login forgets them.",
     )
     chat_rate_per_minute: int = Field(
         30,
@@ -242,6 +265,32 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted; larger ones get 413 unread."
     )
+
+    _mongo_db_source: str = PrivateAttr("")
+
+    @model_validator(mode="after")
+    def _resolve_mongo_db(self) -> Self:
+        return self._with_mongo_db()
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy resolves the database again, since copies skip validators: a new ``mongo_url`` (the
+        embedded server's, a test's) brings its own database unless ``mongo_db`` was set."""
+        return super().model_copy(update=update, deep=deep)._with_mongo_db()
+
+    def _with_mongo_db(self) -> Self:
+        """The database every MongoDB user reads as ``mongo_db``: BIZSQL_MONGO_DB when set (not empty),
+        else the URL's, else bizsql."""
+        url_db = mongo_url_database(self.mongo_url)
+        if "mongo_db" in self.model_fields_set and self.mongo_db:
+            over = f", over the URL's {url_db}" if url_db and url_db != self.mongo_db else ""
+            self._mongo_db_source = f"set by BIZSQL_MONGO_DB{over}"
+            return self
+        self.__dict__["mongo_db"] = url_db or DEFAULT_MONGO_DB  # not an assignment: it stays "not set"
+        self.__pydantic_fields_set__.discard("mongo_db")
+        self._mongo_db_source = (
+            "named by BIZSQL_MONGO_URL" if url_db else "default: BIZSQL_MONGO_URL names none"
+        )
+        return self
 
     @field_validator("mcp_url")
     @classmethod
@@ -288,6 +337,10 @@ class Settings(BaseSettings):
                 shown = "********"
             elif name.endswith("_url") and value:
                 shown = mask_url(str(value))
+            elif name == "mongo_db":
+                shown = f"{value} ({self._mongo_db_source})"
+            elif name == "llm_structured" and value is None:
+                shown = f"(unset: {self.structured_mode} with {self.llm_provider})"
             else:
                 shown = "(unset)" if value is None else str(value)
             rows.append((env, shown, info.description or ""))
@@ -298,16 +351,6 @@ def _env_name(name: str, alias: Any) -> str:
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
     return f"BIZSQL_{name.upper()}"
-
-
-def mask_url(url: str) -> str:
-    """Hide the password of a DSN so it can be printed or logged."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    creds, _, host = rest.rpartition("@")
-    user, has_password, _ = creds.partition(":")
-    return f"{scheme}://{user}{':****' if has_password else ''}@{host}"
 
 
 def instance_secret(data_dir: Path) -> str:

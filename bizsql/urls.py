@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 
 def require_token_safe(url: str) -> str:
@@ -34,3 +34,23 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a DSN so it can be printed or logged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user, has_password, _ = creds.partition(":")
+    return f"{scheme}://{user}{':****' if has_password else ''}@{host}"
+
+
+def mongo_url_database(url: str | None) -> str | None:
+    """The database a MongoDB URL names (``mongodb://host/db?options``, percent-encoded, ``db.coll`` meaning
+    db), read as pymongo's parse_uri reads it, without the DNS lookups it makes for mongodb+srv://."""
+    if not url or "://" not in url:
+        return None
+    hosts_and_db = url.partition("://")[2].partition("?")[0]
+    database = unquote_plus(hosts_and_db.partition("/")[2]).partition(".")[0]
+    return database or None

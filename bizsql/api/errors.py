@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -49,7 +50,10 @@ def _doc(description: str) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _doc("The body could not be read (e.g. not UTF-8), or a malformed LangServe config."),
+    400: _doc(
+        "The body could not be read (e.g. not UTF-8, or JSON nested too deeply), "
+        "or a malformed LangServe config."
+    ),
     401: _doc("Missing, invalid, expired or revoked token."),
     403: _doc("The business or thread belongs to someone else, or the route is for admins."),
     404: _doc("Unknown business, thread or route."),
@@ -81,8 +85,11 @@ def internal_error_response(request_id: str | None) -> JSONResponse:
     return error_response(500, "internal_error", f"the server failed to answer{suffix}")
 
 
-def describe_validation_errors(errors: Sequence[Any]) -> str:
-    """Where and what, never the rejected input (it may be a password)."""
+def describe_validation_errors(errors: Sequence[Any], body: Any = None) -> str:
+    """Where and what, never the rejected input (it may be a password). ``body`` is the text that did not
+    parse, when one did not (to place the error by line and column)."""
+    if errors and isinstance(errors[0], dict) and (problem := _body_problem(errors[0], body)):
+        return problem
     parts = []
     for error in list(errors)[:MAX_VALIDATION_ERRORS]:
         if isinstance(error, dict):
@@ -96,6 +103,47 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def json_invalid(error: ValueError) -> RequestValidationError:
+    """A body that is not JSON, in the shape FastAPI gives it, for routes that parse their own body."""
+    if not isinstance(error, json.JSONDecodeError):
+        return RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "ctx": {"error": "not UTF-8"}}]
+        )
+    where, why = ("body", error.pos), {"error": error.msg}
+    return RequestValidationError(
+        [{"type": "json_invalid", "loc": where, "msg": "JSON decode error", "ctx": why}], body=error.doc
+    )
+
+
+def _body_problem(error: dict[str, Any], body: Any) -> str | None:
+    """The body as a whole is wrong (not JSON, empty, sent as another type, not an object): say so plainly
+    instead of "0: JSON decode error" or "body: Input should be a valid dictionary"."""
+    loc, kind = tuple(error.get("loc", ())), error.get("type")
+    if kind == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error") or "it does not parse"
+        position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+        return f"the body must be JSON: {reason}{_position(body, position)}"
+    if loc != ("body",):
+        return None
+    if kind == "missing":
+        return "the body must be JSON: it is empty"
+    if isinstance(error.get("input"), bytes | bytearray):
+        return "the body must be JSON, sent with Content-Type: application/json"
+    if kind in ("model_attributes_type", "model_type", "dict_type"):
+        return "the body must be a JSON object"
+    return None
+
+
+def _position(body: Any, position: int | None) -> str:
+    if position is None:
+        return ""
+    if not isinstance(body, str):
+        return f" at character {position}"
+    line = body.count("\n", 0, position) + 1
+    column = position - body.rfind("\n", 0, position)
+    return f" at line {line}, column {column} (character {position})"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BizsqlError)
     async def _bizsql(request: Request, exc: BizsqlError) -> JSONResponse:
@@ -105,7 +153,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", describe_validation_errors(exc.errors()))
+        detail = describe_validation_errors(exc.errors(), exc.body)
+        return error_response(422, "invalid_request", detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

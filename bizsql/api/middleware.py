@@ -1,5 +1,6 @@
-"""One ASGI middleware for what every request needs: a request id on each log line, an access log line,
-metrics, security headers, and the last line of defence that turns a crash into a JSON 500.
+"""The ASGI middleware every request passes: a request id on each log line, an access log line, metrics,
+security headers and the last line of defence that turns a crash into a JSON 500; then the body's size and
+JSON nesting limits.
 
 Plain ASGI (not BaseHTTPMiddleware) so streaming responses pass through untouched and cheaply.
 """
@@ -7,9 +8,12 @@ Plain ASGI (not BaseHTTPMiddleware) so streaming responses pass through untouche
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 import uuid
+from itertools import accumulate, count
+from operator import sub
 from typing import Any
 
 import structlog
@@ -24,6 +28,14 @@ log = structlog.get_logger("bizsql.access")
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 UNMATCHED_ROUTE = "<unmatched>"
+MAX_JSON_DEPTH = 64
+KEPT_IF_SET = {b"content-security-policy", b"cache-control"}
+"""A route may send its own policy and caching (the chat page's files: a stricter CSP, and revalidation
+instead of no-store, so a browser does not fetch the chart libraries again on each visit); every other
+response gets ours."""
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)  # an unclosed one runs to the end
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NESTING_STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")  # +1 and -1, offset by one: bytes are >= 0
 
 
 def security_headers(hsts_seconds: int) -> list[tuple[bytes, bytes]]:
@@ -44,7 +56,8 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, extra_headers: list[tuple[bytes, bytes]]) -> None:
         self.app = app
         self.extra_headers = extra_headers
-        self.replaced = {name for name, _ in extra_headers} | {REQUEST_ID_HEADER.encode(), b"server-timing"}
+        self.replaced = {name for name, _ in extra_headers} - KEPT_IF_SET
+        self.replaced |= {REQUEST_ID_HEADER.encode(), b"server-timing"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,7 +78,8 @@ class RequestContextMiddleware:
                 status = message["status"]
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 headers = [h for h in message.get("headers", []) if h[0].lower() not in self.replaced]
-                headers.extend(self.extra_headers)
+                own = {name.lower() for name, _ in headers}
+                headers.extend(h for h in self.extra_headers if h[0] not in own)
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 headers.append((b"server-timing", _server_timing(scope, elapsed_ms)))
                 message["headers"] = headers
@@ -168,3 +182,54 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counted, send)
+
+
+class BodyTooDeep(HTTPException):
+    """Raised from ``receive`` like BodyTooLarge, so every body parser hands it to the error handlers."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(400, f"the JSON body is nested too deeply (more than {max_depth} levels)")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the arrays and objects in ``body`` nest, counted without parsing it (parsing is what a
+    deep body crashes). Decoded as ``json.loads`` decodes bytes, brackets inside strings left out.
+
+    Exact for valid JSON; for invalid JSON never less than what a parser reaches before its error.
+    """
+    try:
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+    except UnicodeDecodeError:
+        return 0  # no JSON parser can read it either; they answer that themselves
+    outside_strings = _JSON_STRING.sub("", text).encode("ascii", "ignore")  # JSON's brackets are ASCII
+    steps = outside_strings.translate(_NESTING_STEPS, _NOT_BRACKETS)
+    return max(map(sub, accumulate(steps), count(1)), default=0)  # C loops: ~50 ms for a 1 MiB body
+
+
+class JsonDepthMiddleware:
+    """Refuse a body nested deeper than ``max_depth`` with a JSON 400 once it is read, before any parser
+    sees it: Python's JSON parser recurses per level, so a deep body is a RecursionError wherever it is
+    parsed (a 500 from our LangServe envelope check, a vague 400 from FastAPI's body parsing)."""
+
+    def __init__(self, app: ASGIApp, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def checked() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body = b"".join(chunks)
+                    chunks.clear()
+                    if json_depth(body) > self.max_depth:
+                        raise BodyTooDeep(self.max_depth)
+            return message
+
+        await self.app(scope, checked, send)

@@ -8,8 +8,8 @@ closes everything at shutdown.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,21 +22,26 @@ from bizsql.auth.budget import TokenBudget
 from bizsql.auth.rate_limit import RateLimiter
 from bizsql.auth.tokens import TokenService
 from bizsql.auth.users import UserDirectory
-from bizsql.chat import Graph
 from bizsql.checkpointers import AsyncRedisMongoSaver
 from bizsql.config import Settings
-from bizsql.dry_run import build_dry_run_graph
 from bizsql.graph.builder import build_graph
-from bizsql.graph.context import Deps
-from bizsql.graph.deps import MongoBusinessConfigs, build_deps
+from bizsql.graph.clients import build_deps
+from bizsql.graph.dry_run import build_dry_run_graph
+from bizsql.graph.interfaces import Deps
+from bizsql.graph.run import Graph
+from bizsql.retrieval.embeddings import get_embeddings
+from bizsql.stores.business import CachedBusinessConfigs
 from bizsql.stores.conversations import ConversationStore
-from bizsql.tools.embeddings import get_embeddings
+from bizsql.stores.mongo import client_options
 
 log = structlog.get_logger(__name__)
 
 REDIS_TIMEOUT_S = 2.0
 INDEX_RETRY_SECONDS = 5.0
 MONGO_TIMEOUT_MS = 3000
+CLOSE_TIMEOUT_S = 5.0
+"""How long shutdown waits for one background task or client: a client stuck closing (pymongo's close joins
+its monitor tasks, with no timeout of its own) must not keep the process, or the others, from ending."""
 
 
 @dataclass
@@ -48,7 +53,7 @@ class Services:
     users: UserDirectory
     limiter: RateLimiter
     budget: TokenBudget
-    configs: MongoBusinessConfigs
+    configs: CachedBusinessConfigs
     conversations: ConversationStore
     checkpointer: AsyncRedisMongoSaver
     deps: Deps
@@ -69,9 +74,9 @@ class Services:
             settings.redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
         )
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            settings.mongo_url, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS, tz_aware=True
+            settings.mongo_url, **client_options(MONGO_TIMEOUT_MS)
         )
-        configs = MongoBusinessConfigs(mongo, settings.mongo_db, settings.business_config_ttl_seconds)
+        configs = CachedBusinessConfigs(mongo[settings.mongo_db], settings.business_config_ttl_seconds)
         budget = TokenBudget(redis, configs, fail_open=settings.redis_fail_open)
         conversations = ConversationStore(mongo[settings.mongo_db])
         checkpointer = AsyncRedisMongoSaver.from_settings(settings)
@@ -124,17 +129,34 @@ class Services:
             await asyncio.sleep(INDEX_RETRY_SECONDS)
 
     async def aclose(self) -> None:
+        """Stop the background tasks, then close each client; every step is bounded, none stops the rest."""
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=CLOSE_TIMEOUT_S)
+            if stuck:
+                log.warning("background tasks did not stop in time; left behind", tasks=len(stuck))
+        self._tasks.clear()
         for name, close in (
             ("graph clients", self.deps.aclose),
             ("checkpointer", self.checkpointer.aclose),
             ("redis", self.redis.aclose),
             ("mongo", self.mongo.close),
         ):
-            try:  # one client failing to close must not keep the others open
-                await close()
-            except Exception as exc:
-                log.warning("client did not close cleanly", client=name, error=str(exc))
+            await _close_within(name, close, CLOSE_TIMEOUT_S)
+
+
+async def _close_within(name: str, close: Callable[[], Awaitable[Any]], seconds: float) -> None:
+    """Await one client's close for at most ``seconds`` (in a task of its own, so a close that swallows its
+    cancellation cannot hold shutdown either); a failure is logged, never raised."""
+    try:
+        task = asyncio.ensure_future(close())
+    except Exception as failure:
+        log.warning("client did not close cleanly", client=name, error=str(failure))
+        return
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        log.warning("client did not close in time; left behind", client=name, seconds=seconds)
+    elif (exc := task.exception()) is not None:
+        log.warning("client did not close cleanly", client=name, error=str(exc))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import anyio
+from cachetools import TTLCache
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bizsql.auth.identity import Identity
@@ -15,6 +15,7 @@ from bizsql.stores.mongo import USERS
 
 ROLES = ("admin", "editor", "analyst")
 DIRECTORY_MAX_USERS = 10_000
+_UNREAD = object()
 
 
 @lru_cache(maxsize=1)
@@ -46,33 +47,23 @@ class UserDirectory:
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], recheck_seconds: float) -> None:
         self._db = db
-        self._recheck = recheck_seconds
-        self._read: dict[str, tuple[float, Identity | None]] = {}
+        self._enabled = recheck_seconds > 0
+        self._read: TTLCache[str, Identity | None] = TTLCache(
+            DIRECTORY_MAX_USERS, ttl=max(recheck_seconds, 1e-9)
+        )
 
     async def current(self, username: str) -> Identity | None:
         """The user's identity now, or None when the user is disabled or gone."""
-        now = time.monotonic()
-        known = self._read.get(username)
-        if known is not None and now < known[0]:
-            return known[1]
+        if (known := self._read.get(username, _UNREAD)) is not _UNREAD:
+            return cast("Identity | None", known)
         identity = await find_user(self._db, username)
-        if self._recheck > 0:
-            self._remember(username, now, identity)
+        if self._enabled:
+            self._read[username] = identity
         return identity
 
     def forget(self, username: str) -> None:
         """Read the user afresh next time (they just logged in, so a remembered refusal is stale)."""
         self._read.pop(username, None)
-
-    def _remember(self, username: str, now: float, identity: Identity | None) -> None:
-        """Entries stay in the order they expire, so the stale and the oldest are dropped from the front."""
-        self._read.pop(username, None)
-        while self._read:
-            oldest = next(iter(self._read))
-            if len(self._read) < DIRECTORY_MAX_USERS and self._read[oldest][0] > now:
-                break
-            del self._read[oldest]
-        self._read[username] = (now + self._recheck, identity)
 
 
 async def authenticate(db: AsyncDatabase[dict[str, Any]], username: str, password: str) -> Identity | None:

@@ -1,4 +1,4 @@
-"""What the sync and async savers share: key layout, the stored documents, and their serialisation.
+"""What every part of the saver shares: key layout, the stored documents and their serialisation.
 
 The layout is that of langgraph's postgres saver: a checkpoint document keeps primitive channel values
 inline and points at one blob per (channel, version), so an unchanged message list is stored once, not once
@@ -10,11 +10,9 @@ checkpoints that reference them and are renewed with every read or write of the 
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import bson
@@ -22,7 +20,6 @@ from bson.codec_options import CodecOptions
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
-    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
@@ -33,10 +30,6 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
-
-from bizsql.checkpointers.faults import MONGO_OUTAGE, StoreHealth
-from bizsql.config import Settings
-from bizsql.errors import MemoryUnavailable
 
 Document = dict[str, Any]
 
@@ -207,6 +200,25 @@ def blob_doc(
     }
 
 
+def referenced_blobs(
+    serde: SerializerProtocol, docs: PutDocs, checkpoint: Checkpoint, held: Mapping[str, Document]
+) -> dict[str, Document]:
+    """Every blob ``docs``' checkpoint references, by ``_id``: a Redis copy of that checkpoint alone needs
+    them all. Blobs this put wrote or ``held`` has are reused; the rest come from the checkpoint's values."""
+    t = docs.target
+    written = {b["_id"]: b for b in docs.blobs}
+    now = datetime.now(UTC)
+    found: dict[str, Document] = {}
+    for channel, version in docs.checkpoint["blob_refs"]:
+        blob_id = join(t.thread_id, t.checkpoint_ns, channel, version)
+        blob = written.get(blob_id) or held.get(blob_id)
+        if blob is None:
+            typed = serde.dumps_typed(checkpoint["channel_values"][channel])
+            blob = blob_doc(t.thread_id, t.checkpoint_ns, channel, version, typed, now)
+        found[blob_id] = blob
+    return found
+
+
 def dump_writes(
     serde: SerializerProtocol,
     config: RunnableConfig,
@@ -275,87 +287,3 @@ def decode(data: bytes) -> Document:
 
 def refs_json(fields: Sequence[str]) -> str:
     return json.dumps(list(fields))
-
-
-class BaseRedisMongoSaver(BaseCheckpointSaver[str]):
-    """State both savers keep: the key layout, TTL, each store's health, and what is known of the queue."""
-
-    def __init__(
-        self,
-        *,
-        ttl_seconds: int,
-        retry_seconds: float,
-        key_prefix: str,
-        serde: SerializerProtocol | None,
-    ) -> None:
-        super().__init__(serde=serde)
-        if ttl_seconds < 1:
-            raise ValueError("ttl_seconds must be at least 1")
-        self.ttl = ttl_seconds
-        self.keys = Keys(key_prefix)
-        self.redis_health = StoreHealth("redis", retry_seconds)
-        self.mongo_health = StoreHealth("mongo", retry_seconds)
-        self._pending = "unknown"
-        """Whether Redis holds writes MongoDB lacks: "unknown" (start), "empty" or "nonempty"."""
-        self._heal_due = True
-        """Check (once Redis answers) for threads that were written while Redis could not be."""
-        self._stale_local: set[str] = set()
-        self._stale_marked: set[str] = set()
-
-    def get_next_version(self, current: str | None, channel: None) -> str:
-        """Zero-padded, so versions sort as strings (as langgraph's postgres saver does)."""
-        if current is None:
-            current_v = 0
-        elif isinstance(current, int):
-            current_v = current
-        else:
-            current_v = int(current.split(".")[0])
-        return f"{current_v + 1:032}.{random.random():016}"
-
-    def _unavailable(self, op: str) -> MemoryUnavailable:
-        if self.mongo_health.is_down and not self.redis_health.is_down:
-            why = "MongoDB is down and Redis does not hold this conversation"
-        elif self.redis_health.is_down and self._pending == "nonempty":
-            why = "Redis is down and holds writes MongoDB has not received yet"
-        else:
-            why = "neither Redis nor MongoDB answers"
-        return MemoryUnavailable(f"conversation memory unavailable ({op}): {why}")
-
-    def _note_queue(self, length: int) -> None:
-        self._pending = "nonempty" if length > 0 else "empty"
-
-    def _redis_failed(self, exc: BaseException, op: str) -> None:
-        self.redis_health.failed(exc, op)
-        self._heal_due = True
-
-
-class MongoRequired:
-    """``with`` block of an operation that needs MongoDB: an outage inside becomes ``MemoryUnavailable``."""
-
-    def __init__(self, saver: BaseRedisMongoSaver, op: str) -> None:
-        self.saver, self.op = saver, op
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc is None:
-            self.saver.mongo_health.succeeded()
-        elif isinstance(exc, MONGO_OUTAGE):
-            self.saver.mongo_health.failed(exc, self.op)
-            raise self.saver._unavailable(self.op) from exc
-
-
-def settings_options(settings: Settings) -> dict[str, Any]:
-    """``from_urls`` keyword arguments from the settings' memory block."""
-    return {
-        "ttl_seconds": settings.conversation_ttl_seconds,
-        "db_name": settings.mongo_db,
-        "redis_timeout_ms": settings.memory_redis_timeout_ms,
-        "mongo_timeout_ms": settings.memory_mongo_timeout_ms,
-        "mongo_socket_timeout_ms": settings.memory_mongo_socket_timeout_ms,
-        "retry_seconds": settings.memory_retry_seconds,
-        "key_prefix": settings.memory_key_prefix,
-    }

@@ -1,7 +1,9 @@
 """Store health for the checkpointer: which errors mean "store down", a brief circuit breaker, and metrics.
 
 A dead store must cost one short timeout, not one per call: after a failure the store is skipped for
-``retry_seconds``, then the next call probes it. Each outage logs one warning and one recovery line.
+``retry_seconds``, then the next call probes it. When a store that was up fails, the other store's back-off
+ends at once (half-open): it may be back already, and skipping it would fail the call. Each outage logs one
+warning and one recovery line.
 """
 
 from __future__ import annotations
@@ -63,22 +65,39 @@ class StoreHealth:
         self._clock = clock
         self._down_since: float | None = None
         self._retry_at = 0.0
+        self._other: StoreHealth | None = None
         self._lock = threading.Lock()
         STORE_UP.labels(store).set(1)
+
+    def pair_with(self, other: StoreHealth) -> None:
+        """The breakers of the two stores of one saver: each half-opens the other as it opens."""
+        self._other, other._other = other, self
 
     @property
     def is_down(self) -> bool:
         return self._down_since is not None
 
-    def available(self, op: str) -> bool:
-        """True if the store may be called now: it is up, or its back-off is over and this call probes it."""
+    def available(self, op: str, *, again: bool = False) -> bool:
+        """True if the store may be called now: it is up, or its back-off is over and this call probes it.
+
+        ``again`` is a second look within one call, after the other store failed: a skip counts once.
+        """
         if self._down_since is None or self._clock() >= self._retry_at:
             return True
-        DEGRADED_CALLS.labels(self.store, op).inc()
+        if not again:
+            DEGRADED_CALLS.labels(self.store, op).inc()
         return False
 
+    def half_open(self) -> None:
+        """End the back-off now, so the next call probes the store (the other store just went down)."""
+        with self._lock:
+            if self._down_since is not None:
+                self._retry_at = min(self._retry_at, self._clock())
+
     def failed(self, exc: BaseException, op: str) -> None:
-        """Count the failure and open the breaker; only the first failure of an outage logs a warning."""
+        """Count the failure and open the breaker; only the first failure of an outage logs a warning and
+        half-opens the other store's breaker (a failed probe does not, or two dead stores would take turns
+        costing a timeout on every call)."""
         STORE_FAILURES.labels(self.store, op).inc()
         DEGRADED_CALLS.labels(self.store, op).inc()
         now = self._clock()
@@ -89,6 +108,8 @@ class StoreHealth:
             self._retry_at = now + self.retry_seconds
         STORE_UP.labels(self.store).set(0)
         if first:
+            if self._other is not None:
+                self._other.half_open()
             log.warning(
                 "conversation store down; going on without it",
                 store=self.store,

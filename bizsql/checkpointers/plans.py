@@ -26,6 +26,7 @@ from bizsql.checkpointers.base import (
     join,
     refs_json,
 )
+from bizsql.checkpointers.catchup import HeldThread
 from bizsql.checkpointers.pending import MongoWrite
 from bizsql.checkpointers.scripts import DELETE_THREAD, GET_CHECKPOINT
 
@@ -119,6 +120,24 @@ def delete_thread_command(keys: Keys, thread_id: str) -> Command:
         keys.index(thread_id),
         keys.writes_prefix(thread_id),
     )
+
+
+def catch_up_commands(keys: Keys, held: HeldThread, ttl: int) -> list[Command]:
+    """Replace Redis's (stale) copy of a thread with what MongoDB alone took while Redis was down: drop it,
+    then write it as ``put`` and ``put_writes`` do, with the normal TTL. One transaction per thread."""
+    t = held.thread_id
+    commands: list[Command] = [delete_thread_command(keys, t)]
+    for ns, space in held.namespaces.items():
+        if space.checkpoint is not None:
+            target = Target(t, ns, space.checkpoint["checkpoint_id"])
+            docs = PutDocs(target, space.checkpoint, list(space.blobs.values()))
+            commands += put_commands(keys, docs, ttl, pending=False)
+        by_checkpoint: dict[str, list[Document]] = {}
+        for write in space.writes.values():
+            by_checkpoint.setdefault(write["checkpoint_id"], []).append(write)
+        for checkpoint_id, writes in by_checkpoint.items():
+            commands += writes_commands(keys, Target(t, ns, checkpoint_id), writes, ttl, pending=False)
+    return commands
 
 
 def get_command(keys: Keys, target: Target, ttl: int) -> Command:

@@ -153,9 +153,12 @@ def restrict_database(admin: psycopg.Connection[Any], business: DemoBusiness) ->
         admin.execute(sql.SQL("ALTER ROLE {} SET search_path = public").format(sql.Identifier(role)))
     reader = sql.Identifier(reader_role(business.business_id))
     admin.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(reader))
-    admin.execute(
-        sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(reader, sql.Literal(TEMP_FILE_LIMIT))
-    )
+    for role in _roles(business):  # the writer's RETURNING and subqueries spill to disk like any read
+        admin.execute(
+            sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(
+                sql.Identifier(role), sql.Literal(TEMP_FILE_LIMIT)
+            )
+        )
 
 
 def _is_seeded(conn: psycopg.Connection[Any], dbname: str) -> bool:

@@ -17,13 +17,13 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from bizsql.auth.identity import Identity
 from bizsql.errors import BizsqlError
 from bizsql.evals.prompts import BASELINE_HUMAN, BASELINE_SYSTEM
-from bizsql.graph.context import SqlRunner
+from bizsql.graph.interfaces import SqlRunner
 from bizsql.llm import LlmClient
 from bizsql.nodes.generate_sql import SqlDraft
+from bizsql.retrieval.index import SchemaSource
+from bizsql.retrieval.table_docs import render_context
+from bizsql.sql.guard import check_sql
 from bizsql.stores.business import BusinessConfig
-from bizsql.tools.schema_docs import render_context
-from bizsql.tools.schema_index import SchemaSource
-from bizsql.tools.sql_guard import check_sql
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from langchain_core.messages import HumanMessage
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import RunnableLambda
 from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel, Field
 
 from bizsql.auth.identity import Identity
-from bizsql.config import Settings, mask_url
+from bizsql.config import Settings
 from bizsql.errors import BizsqlError
 from bizsql.evals.baseline import BaselineAnswer, WholeSchemaBaseline
 from bizsql.evals.golden import GOLDEN_DIR, GoldenSet, GoldenTurn, Thread, load_golden
@@ -29,8 +28,10 @@ from bizsql.evals.metering import LlmMeter
 from bizsql.evals.scoring import execution_match
 from bizsql.evals.tokens import get_counter
 from bizsql.graph.builder import build_graph
-from bizsql.graph.context import Context, Deps
-from bizsql.graph.deps import build_deps
+from bizsql.graph.clients import build_deps
+from bizsql.graph.interfaces import Deps
+from bizsql.graph.run import Turn, invoke_turn
+from bizsql.llm_providers import llm_endpoint
 from bizsql.stores.business import BusinessConfig
 
 EVAL_USER = "bizsql-eval"
@@ -176,7 +177,7 @@ class EvalRunner:
             run_id=uuid.uuid4().hex[:12],
             started_at=datetime.now(UTC),
             model=settings.llm_model,
-            llm_endpoint=mask_url(settings.mistral_base_url or "https://api.mistral.ai/v1"),
+            llm_endpoint=llm_endpoint(settings),
             businesses=list(businesses),
             limit=limit,
             baseline=baseline,
@@ -264,19 +265,12 @@ class EvalRunner:
         turn: GoldenTurn,
         gold: list[list[Any]] | None,
     ) -> Outcome:
-        context = Context(
-            business_id=business.business_id,
-            username=identity.username,
-            role=identity.role,
-            home_business=identity.business_id,
-            deps=self.deps,
-        )
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id}, "callbacks": [self.meter]}
+        asked = Turn(identity, business.business_id, thread_id, turn.question)
         self.meter.take()
         started = time.perf_counter()
         try:
-            out = await graph.ainvoke({"messages": [HumanMessage(turn.question)]}, config, context=context)
-            outcome = graph_outcome(turn, dict(out), gold)
+            out = await invoke_turn(graph, self.deps, asked, callbacks=[self.meter])
+            outcome = graph_outcome(turn, out, gold)
         except BizsqlError as exc:
             outcome = Outcome(error=f"{exc.code}: {exc.detail}", ex=False if turn.sql else None)
         except Exception as exc:  # a crash is a wrong answer, and the other questions still get asked

@@ -1,86 +1,24 @@
-"""The run-time context of a turn: who asks, about which business, and the clients the nodes use.
+"""The run-time context of a turn: who asks, about which business, and (optionally) the clients to use.
 
-Nodes never open connections: they take clients from ``Deps``. A caller passes them in
-``Context(deps=...)``; when it does not (``langgraph dev``, LangServe), the process's default ``Deps``
-is built lazily from settings, once per event loop (see ``bizsql.graph.deps``). Identity comes from the
-context, or else from ``configurable`` (where the API's ``per_req_config_modifier`` puts the token's
-user and business), never from the graph's input.
+A caller builds it with ``Context.of``. When it carries no clients (``langgraph dev``, LangServe), the
+nodes use the process's defaults (``graph.clients.deps_of``). Identity comes from the context, or else
+from ``configurable`` (where the API's ``per_req_config_modifier`` puts the token's user and business),
+never from the graph's input.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from pydantic.json_schema import SkipJsonSchema
 
 from bizsql.auth.identity import Identity, Role
-from bizsql.config import Settings
 from bizsql.errors import TenantDenied
-from bizsql.llm import LlmClient
-from bizsql.stores.business import BusinessConfig
-from bizsql.tools.schema_index import SchemaIndex
 
-
-class QueryResultLike(Protocol):
-    columns: list[str]
-    rows: list[list[Any]]
-    row_count: int
-    truncated: bool
-    kind: str
-    rows_affected: int | None
-    duration_ms: float
-
-
-class SqlRunner(Protocol):
-    """The executor (in-process or over MCP): guarded, read-only unless allowed, capped, timed out."""
-
-    async def run(self, sql: str, *, business: BusinessConfig, identity: Identity) -> Any: ...
-
-
-class BusinessConfigs(Protocol):
-    async def get(self, business_id: str) -> BusinessConfig: ...
-
-
-class ConversationLog(Protocol):
-    """The readable conversation document (``stores.conversations.ConversationStore``), written by persist."""
-
-    async def append_turn(
-        self,
-        thread_id: str,
-        *,
-        identity: Identity,
-        business_id: str | None,
-        user_message: str,
-        assistant_message: str,
-        intent: str,
-        sql: str | None,
-        row_count: int | None,
-        at: datetime,
-    ) -> None: ...
-
-
-@dataclass
-class Deps:
-    """Everything a node may call; built once per process (or per test) and shared by all turns."""
-
-    settings: Settings
-    configs: BusinessConfigs
-    schema_index: SchemaIndex
-    executor: SqlRunner
-    llm: LlmClient | None = None
-    conversations: ConversationLog | None = None
-    closers: list[Any] = field(default_factory=list, repr=False)
-
-    async def aclose(self) -> None:
-        """Close what ``build_deps`` opened (pools, clients); safe to call twice."""
-        while self.closers:
-            close = self.closers.pop()
-            result = close()
-            if hasattr(result, "__await__"):
-                await result
+if TYPE_CHECKING:
+    from bizsql.graph.interfaces import Deps
 
 
 @dataclass(kw_only=True)
@@ -94,6 +32,17 @@ class Context:
     role: Role = "analyst"
     home_business: str = ""
     deps: SkipJsonSchema[Any] = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, identity: Identity, business_id: str | None, deps: Deps | None = None) -> Context:
+        """The context of a turn that ``identity`` asks about ``business_id`` (None: general chat)."""
+        return cls(
+            business_id=business_id or "",
+            username=identity.username,
+            role=identity.role,
+            home_business=identity.business_id,
+            deps=deps,
+        )
 
     @property
     def identity(self) -> Identity:
@@ -123,12 +72,3 @@ def resolve_context(context: Context | None, config: RunnableConfig | None) -> C
         home_business=str(conf.get("home_business") or ""),
         deps=context.deps if context is not None else None,
     )
-
-
-async def deps_of(context: Context) -> Deps:
-    """The context's clients, or the process defaults for this event loop."""
-    if context.deps is not None:
-        return context.deps
-    from bizsql.graph.deps import default_deps
-
-    return await default_deps()

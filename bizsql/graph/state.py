@@ -10,23 +10,21 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
+from langchain_core.messages.ai import add_usage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
+
+from bizsql.llm import TurnUsage
 
 Intent = Literal["database", "general", "clarify", "unavailable"]
 Source = Literal["llm", "verified"]
 
 
-class ResultData(TypedDict):
-    """A query result, JSON-safe, as the executor returned it."""
-
-    columns: list[str]
-    rows: list[list[Any]]
-    row_count: int
-    truncated: bool
-    kind: str
-    rows_affected: int | None
-    duration_ms: float
+def count_usage(before: TurnUsage | None, added: TurnUsage | None) -> TurnUsage:
+    """The reducer of ``usage``: each node returns what its own LLM call used, and the turn adds it up
+    (langchain-core's ``add_usage`` for the tokens). ``load_context`` resets it with ``Overwrite``."""
+    calls = (before.get("calls", 0) if before else 0) + (added.get("calls", 0) if added else 0)
+    return {**add_usage(before, added), "calls": calls}
 
 
 class TurnError(TypedDict):
@@ -54,12 +52,13 @@ class State(InputState, total=False):
     explanation: str
     source: Source
     verified_question: str
-    result: ResultData | None
+    result: dict[str, Any] | None
+    """The statement's ``sql.result.QueryResult`` as plain data (``model_dump``), for any checkpointer."""
     error: TurnError | None
     attempts: int
     answer: str
     chart: dict[str, Any] | None
-    usage: dict[str, int]
+    usage: Annotated[TurnUsage, count_usage]
 
 
 TURN_DEFAULTS: State = {
@@ -78,6 +77,6 @@ TURN_DEFAULTS: State = {
     "attempts": 0,
     "answer": "",
     "chart": None,
-    "usage": {"input_tokens": 0, "output_tokens": 0, "calls": 0},
+    "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0, "calls": 0},
 }
 """A new turn starts from these, so a follow-up never inherits the last turn's SQL, rows or error."""

@@ -2,62 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from bizsql.errors import LlmUnavailable, RateLimited
 from bizsql.graph.context import Context
 from bizsql.graph.state import State
 from bizsql.llm import NO_LLM_MESSAGE
-from bizsql.nodes._common import (
-    add_usage,
-    answer_message,
-    begin,
-    budget_answer,
-    last_messages,
-    transcript,
-    turn_error,
-)
+from bizsql.nodes.answers import answer_message, llm_failure
+from bizsql.nodes.conversation import last_messages, transcript
+from bizsql.nodes.scope import begin
 from bizsql.prompts import answer as prompt
 
 
 async def answer_general(
     state: State,
     runtime: Runtime[Context],
-    config: Optional[RunnableConfig] = None,  # noqa: UP045 (langgraph injects only this spelling)
 ) -> State:
-    turn = await begin(runtime, config)
-    business = turn.business
+    scope = await begin(runtime)
+    business = scope.business
     examples = [q.question for q in (business.verified_queries if business else [])][:3]
-    if turn.deps.llm is None:
+    if scope.deps.llm is None:
         answer = NO_LLM_MESSAGE
         return {"answer": answer, "messages": [answer_message(answer, intent="general")]}
-    history = last_messages(state.get("messages", []), turn.deps.settings.context_messages)
+    history = last_messages(state.get("messages", []), scope.deps.settings.context_messages)
+    system = prompt.GENERAL_SYSTEM.format(
+        business_name=business.name if business else "bizsql",
+        business_description=business.description if business else "no business selected",
+        example_questions="\n".join(f"- {q}" for q in examples) or "- (none yet)",
+    )
+    question = state.get("question", "")
     messages = [
-        SystemMessage(
-            prompt.GENERAL_SYSTEM.format(
-                business_name=business.name if business else "bizsql",
-                business_description=business.description if business else "no business selected",
-                example_questions="\n".join(f"- {q}" for q in examples) or "- (none yet)",
-            )
+        SystemMessage(system + prompt.GENERAL_RULE if history else system),
+        HumanMessage(
+            prompt.GENERAL_HUMAN_WITH_HISTORY.format(history=transcript(history), question=question)
+            if history
+            else prompt.GENERAL_HUMAN.format(question=question)
         ),
-        HumanMessage(f"Conversation so far:\n{transcript(history)}\n\nMessage: {state.get('question', '')}"),
     ]
     try:
-        answer, usage = await turn.deps.llm.text(messages, business_id=turn.business_id)
-    except LlmUnavailable as exc:
-        answer = f"I cannot answer that right now: {exc.detail}."
-        return {"answer": answer, "error": turn_error(exc),
-                "messages": [answer_message(answer, intent="general")]}  # fmt: skip
-    except RateLimited as exc:
-        answer = budget_answer(turn, exc)
-        return {"intent": "unavailable", "answer": answer, "error": turn_error(exc),
-                "messages": [answer_message(answer, intent="unavailable", error=exc.code)]}  # fmt: skip
+        answer, usage = await scope.deps.llm.text(messages, business_id=scope.business_id)
+    except (LlmUnavailable, RateLimited) as exc:
+        return llm_failure(scope, exc, intent="general", examples=False)
     return {
         "answer": answer,
-        "usage": add_usage(state, usage),
+        "usage": usage.as_metadata(),
         "messages": [answer_message(answer, intent="general")],
     }

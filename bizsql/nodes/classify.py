@@ -7,10 +7,9 @@ is kept word for word.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
@@ -18,17 +17,9 @@ from bizsql.errors import LlmUnavailable, RateLimited
 from bizsql.graph.context import Context
 from bizsql.graph.state import State
 from bizsql.llm import NO_LLM_MESSAGE
-from bizsql.nodes._common import (
-    Turn,
-    add_usage,
-    answer_message,
-    begin,
-    budget_answer,
-    last_messages,
-    transcript,
-    turn_error,
-    unavailable_answer,
-)
+from bizsql.nodes.answers import answer_message, llm_failure, turn_error, unavailable_answer
+from bizsql.nodes.conversation import last_messages, transcript
+from bizsql.nodes.scope import RunScope, begin
 from bizsql.prompts import classify as prompt
 
 NO_BUSINESS = "Which business should I look at? Choose one, then ask your question again."
@@ -45,33 +36,32 @@ class Classification(BaseModel):
     clarifying_question: str = Field(default="", description="For clarify: one short question back.")
 
 
-def table_names(turn: Turn) -> str:
+def table_names(scope: RunScope) -> str:
     """Known table names, from the index files only: classifying never touches the database."""
-    if turn.business is None:
+    if scope.business is None:
         return "(no business selected)"
-    names = turn.deps.schema_index.known_tables(turn.business.business_id)
+    names = scope.deps.schema_index.known_tables(scope.business.business_id)
     return ", ".join(names) or "(not indexed yet)"
 
 
 async def classify(
     state: State,
     runtime: Runtime[Context],
-    config: Optional[RunnableConfig] = None,  # noqa: UP045 (langgraph injects only this spelling)
 ) -> State:
-    turn = await begin(runtime, config)
-    llm = turn.deps.llm
+    scope = await begin(runtime)
+    llm = scope.deps.llm
     if llm is None:
-        answer = unavailable_answer(turn, NO_LLM_MESSAGE)
+        answer = unavailable_answer(scope, NO_LLM_MESSAGE)
         return {"intent": "unavailable", "answer": answer,
                 "error": turn_error(LlmUnavailable(NO_LLM_MESSAGE)),
                 "messages": [answer_message(answer, intent="unavailable")]}  # fmt: skip
-    business = turn.business
-    history = last_messages(state.get("messages", []), turn.deps.settings.classify_messages)
+    business = scope.business
+    history = last_messages(state.get("messages", []), scope.deps.settings.classify_messages)
     asked = state.get("question", "")
     system = prompt.SYSTEM.format(
         business_name=business.name if business else "(none)",
         business_description=business.description if business else "no business selected",
-        table_list=table_names(turn),
+        table_list=table_names(scope),
     )
     messages = [
         SystemMessage(system + prompt.REWRITE_RULES if history else system),
@@ -82,16 +72,10 @@ async def classify(
         ),
     ]
     try:
-        result, usage = await llm.structured(Classification, messages, business_id=turn.business_id)
-    except LlmUnavailable as exc:
-        answer = unavailable_answer(turn, f"I cannot answer that right now: {exc.detail}.")
-        return {"intent": "unavailable", "answer": answer, "error": turn_error(exc),
-                "messages": [answer_message(answer, intent="unavailable")]}  # fmt: skip
-    except RateLimited as exc:
-        answer = budget_answer(turn, exc)
-        return {"intent": "unavailable", "answer": answer, "error": turn_error(exc),
-                "messages": [answer_message(answer, intent="unavailable", error=exc.code)]}  # fmt: skip
-    update: State = {"intent": result.intent, "usage": add_usage(state, usage)}
+        result, usage = await llm.structured(Classification, messages, business_id=scope.business_id)
+    except (LlmUnavailable, RateLimited) as exc:
+        return llm_failure(scope, exc)
+    update: State = {"intent": result.intent, "usage": usage.as_metadata()}
     question = (result.standalone_question.strip() if history else "") or asked
     if result.intent == "database" and business is None:
         update |= {"intent": "clarify", "answer": NO_BUSINESS}

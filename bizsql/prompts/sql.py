@@ -13,12 +13,14 @@ question.
 - Return readable columns (names, not only ids) with clear aliases. ORDER BY when the question implies
   an order, LIMIT for a top N. At most {row_cap} rows are shown: aggregate for totals and trends.
 - Dates: date_trunc, intervals, CURRENT_DATE; never assume today's date.
+- {data_rule}
 {sections}"""
 
 SECTION = "\n{title}:\n{body}\n"
+SCHEMA = "\n{block}\n"
+"""The schema section: its data block's label is its title."""
 GLOSSARY = "Business glossary"
 INSTRUCTIONS = "Business instructions"
-SCHEMA = "Schema"
 EXAMPLES = "Verified examples (questions with SQL a person checked)"
 
 HUMAN = """\
@@ -33,12 +35,14 @@ Question: {question}"""
 
 RETRY = """\
 Your previous query failed on the database:
-
-{sql}
-
-Error: {error}
+{failure}
 
 Write a corrected query for the same question. Check each table and column against the schema."""
+
+FAILURE = """\
+{sql}
+
+Error: {error}"""
 
 
 def section(title: str, body: str) -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from cachetools import TTLCache
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 
 from bizsql.errors import NotFound
 from bizsql.stores.mongo import BUSINESS_CONFIGS
+
+MAX_CACHED_CONFIGS = 1024
 
 
 class DatabaseRef(BaseModel):
@@ -35,6 +38,10 @@ class BusinessConfig(BaseModel):
     max_cost: float = Field(5_000_000.0, gt=0)
     allow_writes: bool = False
     max_write_rows: int = Field(100, ge=1)
+    max_result_bytes: int = Field(20_000_000, ge=1024)
+    """Most bytes of rows one statement may return (reads and RETURNING alike); the rest is cut off."""
+    max_value_chars: int = Field(16_384, ge=16)
+    """Longer values are cut to this many characters on the database server and marked as cut."""
     privacy_mode: bool = False
     daily_token_budget: int | None = None
     chat_rate_per_minute: int | None = None
@@ -59,3 +66,24 @@ async def aload_business_config(db: AsyncDatabase[dict[str, Any]], business_id: 
     if doc is None:
         raise NotFound(f"unknown business {business_id!r}")
     return BusinessConfig.from_document(doc)
+
+
+class CachedBusinessConfigs:
+    """Business configs from MongoDB, each reused for ``ttl_seconds`` (an edited row cap shows up soon).
+
+    Up to ``MAX_CACHED_CONFIGS`` businesses are held; an unknown business is not remembered.
+    """
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], ttl_seconds: float) -> None:
+        self.db = db
+        self._cache: TTLCache[str, BusinessConfig] = TTLCache(MAX_CACHED_CONFIGS, ttl=max(ttl_seconds, 1e-9))
+        self._enabled = ttl_seconds > 0
+
+    async def get(self, business_id: str) -> BusinessConfig:
+        hit = self._cache.get(business_id)
+        if hit is not None:
+            return hit
+        config = await aload_business_config(self.db, business_id)
+        if self._enabled:
+            self._cache[business_id] = config
+        return config

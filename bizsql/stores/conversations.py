@@ -10,6 +10,7 @@ rewrites it from the checkpoint whenever the two might disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,18 +18,35 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, trim_m
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from bizsql.auth.identity import Identity
-from bizsql.errors import NotFound, TenantDenied
+from bizsql.errors import BizsqlError, NotFound, TenantDenied
 from bizsql.stores.mongo import CONVERSATIONS
 
 Document = dict[str, Any]
+
+STORE_ERRORS = (BizsqlError, PyMongoError, OSError)
+"""What writing the conversation document may raise when the store, not the code, is at fault."""
 
 META_KEY = "bizsql"
 """``additional_kwargs`` key of a message's turn data (intent, sql, row_count, at), as the nodes write it."""
 TITLE_CHARS = 80
 _SUMMARY = {"_id": 0, "messages": 0}
+
+
+@dataclass(frozen=True)
+class LoggedTurn:
+    """One question and its answer as the conversation document keeps them (``persist`` writes it)."""
+
+    identity: Identity
+    business_id: str | None
+    user_message: str
+    assistant_message: str
+    intent: str
+    sql: str | None
+    row_count: int | None
+    at: datetime
 
 
 def last_messages(messages: Sequence[BaseMessage], n: int) -> list[BaseMessage]:
@@ -96,27 +114,15 @@ class ConversationStore:
             raise NotFound(f"no conversation {thread_id}")
         _ensure_readable(doc, identity, business_id)
 
-    async def append_turn(
-        self,
-        thread_id: str,
-        *,
-        identity: Identity,
-        business_id: str | None,
-        user_message: str,
-        assistant_message: str,
-        intent: str,
-        sql: str | None,
-        row_count: int | None,
-        at: datetime,
-    ) -> None:
+    async def append_turn(self, thread_id: str, turn: LoggedTurn) -> None:
         """Add one question and its answer; binds a new thread, refuses someone else's, and adding the same
         turn twice (a retried persist) keeps one copy."""
-        business = _scope(identity, business_id)
-        at = to_millis(at)
+        business = _scope(turn.identity, turn.business_id)
+        at, user_message = to_millis(turn.at), turn.user_message
         question = {"role": "user", "content": user_message, "at": at}
-        answer = {"role": "assistant", "content": assistant_message, "at": at,
-                  "intent": intent, "sql": sql, "row_count": row_count}  # fmt: skip
-        owner = {"thread_id": thread_id, "user": identity.username, "business_id": business}
+        answer = {"role": "assistant", "content": turn.assistant_message, "at": at,
+                  "intent": turn.intent, "sql": turn.sql, "row_count": turn.row_count}  # fmt: skip
+        owner = {"thread_id": thread_id, "user": turn.identity.username, "business_id": business}
         not_yet = {"messages": {"$not": {"$elemMatch": {"role": "user", "at": at, "content": user_message}}}}
         update = {
             "$setOnInsert": {"created_at": at, "title": title_of(user_message)},

@@ -6,6 +6,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
+from pymongo.errors import AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError
 
 USERS = "users"
 BUSINESS_CONFIGS = "business_configs"
@@ -15,9 +16,27 @@ AUDIT_LOGS = "audit_logs"
 Document = dict[str, Any]
 
 
+MAX_IDLE_MS = 60_000
+
+
+def closed_by_server(exc: BaseException) -> bool:
+    """A pooled connection the server had already closed: pymongo retries a read or write once for it, on
+    another pooled connection that may be closed too, and a command not at all. Trying once more is safe
+    and quick; a server that does not answer (a timeout) is an outage, and is not tried again."""
+    return isinstance(exc, AutoReconnect) and not isinstance(
+        exc, NetworkTimeout | ServerSelectionTimeoutError
+    )
+
+
+def client_options(timeout_ms: int) -> dict[str, Any]:
+    """Fail fast when the server is down instead of hanging for 30 s, and drop pooled connections idle for a
+    minute: servers and load balancers close idle connections (SecantusDB after 5 minutes), and pymongo's
+    async pool cannot tell until the next command on one fails with AutoReconnect."""
+    return {"serverSelectionTimeoutMS": timeout_ms, "maxIdleTimeMS": MAX_IDLE_MS, "tz_aware": True}
+
+
 def mongo_client(url: str, *, timeout_ms: int = 5000) -> MongoClient[Document]:
-    """A client that fails fast when the server is down instead of hanging for 30 s."""
-    return MongoClient(url, serverSelectionTimeoutMS=timeout_ms, tz_aware=True)
+    return MongoClient(url, **client_options(timeout_ms))
 
 
 def ensure_indexes(db: Database[Document]) -> None:

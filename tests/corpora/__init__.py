@@ -31,17 +31,20 @@ class Legit:
 class Attack:
     """One attack: ``reason`` is a regex the refusal must match; ``direct`` is what the bare reader role does.
 
-    ``direct`` is "fails" when the role and the read-only transaction alone stop it, or "reads" when it only
-    reads data any role may read (server version, catalog rows): the guard is the layer that refuses those.
+    ``direct`` is "fails" when the role and the read-only transaction alone stop it; "harmless" when it
+    runs but only reads what any role may read or changes nothing that outlives the session; "runs" when
+    the bare role runs it and returns rows (the guard is the layer that refuses it); "either" when it may
+    run or fail and leaves nothing behind. ``write`` marks a write, which an analyst is refused for.
     ``stage`` is "executor" when the refusal comes after the guard (cost ceiling, write limits, roles).
     """
 
     sql: str
     reason: str
-    direct: Literal["fails", "reads"] = "fails"
+    direct: Literal["fails", "harmless", "runs", "either"] = "fails"
     stage: Literal["guard", "executor"] = "guard"
     user: str | None = None
     category: str = ""
+    write: bool = False
 
     @property
     def id(self) -> str:
@@ -59,8 +62,8 @@ def legit_queries() -> list[Legit]:
     return queries
 
 
-def attacks() -> list[Attack]:
-    data = yaml.safe_load((HERE / "attacks.yaml").read_text())
+def attacks(corpus: str = "attacks.yaml") -> list[Attack]:
+    data = yaml.safe_load((HERE / corpus).read_text())
     found = []
     for category, entries in data.items():
         for entry in entries:

@@ -300,3 +300,40 @@ SELECT generate_series(1, 5) AS n, repeat('*', 3) AS stars, lpad('7', 3, '0') AS
 SELECT a.id, b.id FROM stores a JOIN stores b ON a.state = b.state AND a.id < b.id ORDER BY 1, 2 LIMIT 10
 -- ;;
 SELECT count(*) FROM order_items oi WHERE oi.unit_price * oi.quantity > 500 AND oi.order_id % 2 = 0
+-- ;;
+-- Names resolved by scope: a CTE that really shadows a table (inside it, orders is the table; after it, the CTE)
+WITH orders AS (SELECT * FROM orders WHERE status = 'delivered') SELECT count(*) AS delivered FROM orders
+-- ;;
+WITH recent AS (SELECT customer_id, total FROM orders WHERE order_date >= DATE '2025-01-01'), top AS (SELECT customer_id, sum(total) AS spent FROM recent GROUP BY customer_id) SELECT c.name, t.spent FROM top t JOIN customers c ON c.id = t.customer_id ORDER BY t.spent DESC LIMIT 5
+-- ;;
+SELECT s.customer_id, s.count, s.sum FROM (SELECT customer_id, count(*), sum(total) FROM orders GROUP BY customer_id) s ORDER BY s.sum DESC LIMIT 5
+-- ;;
+SELECT t.month, t.revenue, lag(t.revenue) OVER (ORDER BY t.month) AS previous FROM (SELECT date_trunc('month', order_date) AS month, sum(total) AS revenue FROM orders GROUP BY 1) t ORDER BY t.month
+-- ;;
+SELECT p.name, kv.key, kv.value FROM products p CROSS JOIN LATERAL jsonb_each(p.attributes) AS kv WHERE p.id <= 20 ORDER BY p.id, kv.key
+-- ;;
+SELECT p.name, a.k FROM products p, LATERAL jsonb_object_keys(p.attributes) AS a(k) WHERE p.id <= 10
+-- ;;
+SELECT c.name, last.total FROM customers c CROSS JOIN LATERAL (SELECT o.total FROM orders o WHERE o.customer_id = c.id ORDER BY o.order_date DESC LIMIT 1) AS last WHERE c.id <= 10
+-- ;;
+SELECT v.channel, v.label, count(o.id) FROM (VALUES ('online', 'Web'), ('in_store', 'Shop')) AS v(channel, label) LEFT JOIN orders o ON o.channel = v.channel GROUP BY v.channel, v.label
+-- ;;
+SELECT o.id, o.total FROM orders o WHERE o.customer_id IN (VALUES (19), (112), (46)) ORDER BY o.id LIMIT 20
+-- ;;
+SELECT u.tag, u.n FROM unnest(ARRAY['eco', 'sale', 'new']) WITH ORDINALITY AS u(tag, n) ORDER BY u.n
+-- ;;
+SELECT g.d::date AS day, count(o.id) FROM generate_series(DATE '2025-01-01', DATE '2025-01-07', INTERVAL '1 day') AS g(d) LEFT JOIN orders o ON o.order_date = g.d::date GROUP BY 1 ORDER BY 1
+-- ;;
+SELECT u.id FROM (SELECT id FROM stores UNION SELECT store_id FROM orders WHERE id <= 100) u ORDER BY u.id LIMIT 5
+-- ;;
+SELECT x.status, x.n, round(100.0 * x.n / sum(x.n) OVER (), 1) AS pct FROM (SELECT status, count(*) AS n FROM orders GROUP BY status) x ORDER BY x.n DESC
+-- ;;
+SELECT c.state, c.name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.total > (SELECT avg(o2.total) * 5 FROM orders o2)) ORDER BY c.state LIMIT 10
+-- ;;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT n.i + 1 FROM n WHERE n.i < 12) SELECT n.i AS month, count(o.id) FROM n LEFT JOIN orders o ON extract(month FROM o.order_date) = n.i GROUP BY n.i ORDER BY n.i
+-- ;;
+SELECT d.doc ->> 'store' AS store FROM (SELECT jsonb_build_object('store', name) AS doc FROM stores) d ORDER BY 1 LIMIT 3
+-- ;;
+SELECT "o"."id", "O2".total FROM orders "o" JOIN orders "O2" ON "O2".id = "o".id WHERE "o".id < 5
+-- ;;
+EXPLAIN (FORMAT JSON, COSTS false) SELECT count(*) FROM orders WHERE status = 'delivered'

@@ -16,9 +16,9 @@ from bizsql.stores.mongo import mongo_client
 pytestmark = pytest.mark.integration
 
 
-def test_embedded_servers_keep_data_across_a_restart(tmp_path: Path) -> None:
+def test_embedded_servers_keep_data_across_a_restart(server_dir: Path) -> None:
     settings = Settings(
-        data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), postgres_url=None, redis_url=None, mongo_url=None
+        data_dir=server_dir, jwt_secret=SecretStr("x" * 40), postgres_url=None, redis_url=None, mongo_url=None
     )
     with embedded_servers(settings) as first:
         assert first.postgres_url and first.redis_url and first.mongo_url
@@ -37,9 +37,9 @@ def test_embedded_servers_keep_data_across_a_restart(tmp_path: Path) -> None:
             assert client.t.kept.find_one({}, {"_id": 0}) == {"v": "hello"}
 
 
-def test_embedded_postgres_needs_a_password_for_business_roles(tmp_path: Path) -> None:
+def test_embedded_postgres_needs_a_password_for_business_roles(server_dir: Path) -> None:
     settings = Settings(
-        data_dir=tmp_path, postgres_url=None, redis_url="redis://unused", mongo_url="mongodb://x"
+        data_dir=server_dir, postgres_url=None, redis_url="redis://unused", mongo_url="mongodb://x"
     )
     with embedded_servers(settings) as running:
         assert running.postgres_url

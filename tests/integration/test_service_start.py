@@ -36,7 +36,7 @@ def test_readyz_is_503_and_names_the_store_that_is_down(seeded: Settings) -> Non
     assert response.json()["checks"]["postgres"] == "ok"
 
 
-def test_serve_answers_healthz_and_stops_on_ctrl_c(seeded: Settings, tmp_path: Path) -> None:
+def test_serve_answers_healthz_and_stops_on_ctrl_c(seeded: Settings, server_dir: Path) -> None:
     port = free_port()
     env = {
         **os.environ,
@@ -44,7 +44,7 @@ def test_serve_answers_healthz_and_stops_on_ctrl_c(seeded: Settings, tmp_path: P
         "BIZSQL_REDIS_URL": seeded.redis_url or "",
         "BIZSQL_MONGO_URL": seeded.mongo_url or "",
         "BIZSQL_MONGO_DB": seeded.mongo_db,
-        "BIZSQL_DATA_DIR": str(tmp_path),
+        "BIZSQL_DATA_DIR": str(server_dir),
         "BIZSQL_ROLE_SECRET": seeded.secret_values()[1],
     }
     proc = subprocess.Popen(

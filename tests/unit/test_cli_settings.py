@@ -29,3 +29,11 @@ def test_valid_settings_still_print() -> None:
     done = run_cli("config", BIZSQL_RETRIEVAL_TOP_K="4")
     assert done.returncode == 0, done.stderr
     assert "BIZSQL_RETRIEVAL_TOP_K" in done.stdout
+
+
+def test_config_shows_which_mongo_database_is_used_and_why() -> None:
+    from_url = run_cli("config", BIZSQL_MONGO_URL="mongodb://127.0.0.1:1/shop", BIZSQL_MONGO_DB="")
+    assert from_url.returncode == 0, from_url.stderr
+    assert "shop (named by BIZSQL_MONGO_URL)" in " ".join(from_url.stdout.split())
+    pinned = run_cli("config", BIZSQL_MONGO_URL="mongodb://127.0.0.1:1/shop", BIZSQL_MONGO_DB="other")
+    assert "other (set by BIZSQL_MONGO_DB, over the URL's shop)" in " ".join(pinned.stdout.split())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bizsql.demo.spec import DemoBusiness
-from bizsql.demo.swift_logistics.network import generate
 from bizsql.demo.swift_logistics.queries import GLOSSARY, INSTRUCTIONS, VERIFIED_QUERIES
 from bizsql.demo.swift_logistics.schema import SCHEMA_SQL, TABLES
+from bizsql.demo.swift_logistics.tables import generate
 
 __all__ = ["BUSINESS"]
 

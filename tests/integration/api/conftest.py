@@ -52,21 +52,6 @@ def api_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def stub_llm() -> Iterator[StubMistral]:
-    stub = StubMistral().start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def llm(stub_llm: StubMistral) -> Iterator[StubMistral]:
-    """The stub, emptied for each test; a test fails if the service asked it something unscripted."""
-    stub_llm.reset()
-    yield stub_llm
-    assert stub_llm.unexpected == [], stub_llm.unexpected
-
-
-@pytest.fixture(scope="session")
 def api_settings(
     seeded: Settings, api_redis_url: str, stub_llm: StubMistral, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
@@ -79,6 +64,7 @@ def api_settings(
             "mistral_api_key": SecretStr("stub-key"),
             "mistral_base_url": stub_llm.url,
             "login_rate_per_minute_ip": 10_000,
+            "login_failures_per_minute_user_ip": 10_000,
             "login_rate_per_minute_user": 10_000,
             "chat_rate_per_minute": 10_000,
         }
@@ -111,8 +97,13 @@ async def make_user(api_settings: Settings) -> AsyncIterator[MakeUser]:
 
 @pytest.fixture(scope="session")
 def default_limits(api_settings: Settings) -> Settings:
-    """The suite's settings with the shipped rate limits (5 logins a minute, 30 chat turns a minute)."""
-    fields = ("login_rate_per_minute_ip", "login_rate_per_minute_user", "chat_rate_per_minute")
+    """The suite's settings with the shipped rate limits (logins as configured, 30 chat turns a minute)."""
+    fields = (
+        "login_rate_per_minute_ip",
+        "login_failures_per_minute_user_ip",
+        "login_rate_per_minute_user",
+        "chat_rate_per_minute",
+    )
     return api_settings.model_copy(update={f: Settings.model_fields[f].default for f in fields})
 
 

@@ -191,11 +191,12 @@ async def test_every_protected_route_needs_a_token(client: httpx.AsyncClient) ->
         ("GET", "/debug/cache-stats"),
         ("POST", "/graph/invoke"),
         ("GET", "/graph/input_schema"),
-        ("GET", "/graph/playground/index.html"),
     ]:
         response = await client.request(method, path, json={"message": "hi"} if method == "POST" else None)
         assert response.status_code == 401, path
         assert response.json()["error"] == "unauthorized"
+    page = await client.get("/graph/playground/index.html", follow_redirects=False)
+    assert (page.status_code, page.headers["location"]) == (303, "/graph/playground-login")  # to sign in
 
 
 async def test_a_langserve_batch_cannot_run_several_turns_on_one_thread_for_one_rate_limit_hit(

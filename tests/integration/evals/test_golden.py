@@ -12,8 +12,8 @@ from bizsql.config import Settings
 from bizsql.demo import get_demo_business
 from bizsql.evals.golden import DIFFICULTIES, GoldenTurn, available_businesses, load_golden, tables_in
 from bizsql.evals.scoring import execution_match
+from bizsql.sql.json_values import json_rows
 from bizsql.stores.postgres import business_conninfo
-from bizsql.tools.json_values import json_rows
 
 pytestmark = pytest.mark.integration
 

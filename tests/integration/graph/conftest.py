@@ -15,10 +15,11 @@ from pydantic import SecretStr
 from bizsql.auth.identity import Identity
 from bizsql.config import Settings
 from bizsql.graph.builder import build_graph
-from bizsql.graph.context import Context, Deps
-from bizsql.graph.deps import build_deps
+from bizsql.graph.clients import build_deps
+from bizsql.graph.context import Context
+from bizsql.graph.interfaces import Deps
+from bizsql.retrieval.table_docs import TableDoc
 from bizsql.stores.business import BusinessConfig
-from bizsql.tools.schema_docs import TableDoc
 from tests.support.stub_mistral import StubMistral
 
 
@@ -122,7 +123,7 @@ def chat(deps: Deps) -> Chat:
 
 def query(settings: Settings, database: str, sql: str) -> list[list[Any]]:
     """Ground truth: the same SQL straight on the database as the superuser, JSON-normalised like results."""
-    from bizsql.tools.json_values import json_rows
+    from bizsql.sql.json_values import json_rows
 
     assert settings.postgres_url
     with psycopg.connect(psycopg.conninfo.make_conninfo(settings.postgres_url, dbname=database)) as conn:

@@ -10,7 +10,7 @@ import pytest
 
 from bizsql.charts import validate_spec
 from bizsql.config import Settings
-from bizsql.graph.deps import build_deps
+from bizsql.graph.clients import build_deps
 from bizsql.stores.business import BusinessConfig
 from tests.integration.graph.conftest import Chat, query
 from tests.support.stub_mistral import StubMistral, prompt_text, text, tool

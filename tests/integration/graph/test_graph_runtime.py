@@ -20,14 +20,15 @@ from bizsql.checkpointers import AsyncRedisMongoSaver
 from bizsql.config import Settings
 from bizsql.embedded import free_port, wait_until
 from bizsql.graph.builder import build_graph
-from bizsql.graph.context import Context, Deps
-from bizsql.graph.deps import build_deps
+from bizsql.graph.clients import build_deps
+from bizsql.graph.context import Context
+from bizsql.graph.interfaces import Deps
 from bizsql.llm import ANSWER_TAG
+from bizsql.retrieval.index import SchemaIndex
+from bizsql.retrieval.source import PgSchemaSource
 from bizsql.stores.business import BusinessConfig
 from bizsql.stores.conversations import ConversationStore
 from bizsql.stores.mongo import AUDIT_LOGS
-from bizsql.tools.schema_index import SchemaIndex
-from bizsql.tools.schema_source import PgSchemaSource
 from tests.integration.graph.conftest import Chat, query
 from tests.support.stub_mistral import StubMistral, text, tool
 

@@ -21,13 +21,19 @@ from langgraph.graph.state import CompiledStateGraph
 from typing_extensions import TypedDict
 
 from bizsql.checkpointers import AsyncRedisMongoSaver, RedisMongoSaver
-from bizsql.checkpointers.base import BaseRedisMongoSaver
 from bizsql.embedded import SecantusServer, ValkeyServer, free_port
 
 pytestmark = pytest.mark.integration
 
 RETRY_SECONDS = 0.3
 """Short breaker back-off, so a test sees a restarted server without waiting long."""
+
+Saver = AsyncRedisMongoSaver | RedisMongoSaver
+
+
+def body(saver: Saver) -> AsyncRedisMongoSaver:
+    """The saver whose internals a test may read: the async saver itself, or the one RedisMongoSaver runs."""
+    return saver.async_saver if isinstance(saver, RedisMongoSaver) else saver
 
 
 class Killable:
@@ -113,7 +119,7 @@ def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
-def make_saver(kind: str, servers: Servers, **options: Any) -> BaseRedisMongoSaver:
+def make_saver(kind: str, servers: Servers, **options: Any) -> Saver:
     """A sync or async saver on these servers; each test gets its own key prefix and database."""
     options = {"retry_seconds": RETRY_SECONDS, "db_name": "memory_tests", **options}
     cls = RedisMongoSaver if kind == "sync" else AsyncRedisMongoSaver
@@ -121,7 +127,7 @@ def make_saver(kind: str, servers: Servers, **options: Any) -> BaseRedisMongoSav
     return cls.from_urls(redis_url, options.pop("mongo_url", servers.mongo_url), **options)
 
 
-async def close(saver: BaseRedisMongoSaver) -> None:
+async def close(saver: Saver) -> None:
     if isinstance(saver, AsyncRedisMongoSaver):
         await saver.aclose()
     elif isinstance(saver, RedisMongoSaver):
@@ -144,7 +150,7 @@ def reply(state: ChatState) -> dict[str, list[AnyMessage]]:
     return {"messages": [AIMessage(f"answer {asked}")]}
 
 
-def chat_graph(saver: BaseRedisMongoSaver) -> CompiledStateGraph[Any, Any, Any, Any]:
+def chat_graph(saver: Saver) -> CompiledStateGraph[Any, Any, Any, Any]:
     builder = StateGraph(ChatState)
     builder.add_node("reply", reply)
     builder.add_edge(START, "reply")
@@ -155,7 +161,7 @@ def chat_graph(saver: BaseRedisMongoSaver) -> CompiledStateGraph[Any, Any, Any, 
 class Chat:
     """One conversation through the small graph, whichever saver class runs it."""
 
-    def __init__(self, saver: BaseRedisMongoSaver, thread_id: str | None = None) -> None:
+    def __init__(self, saver: Saver, thread_id: str | None = None) -> None:
         self.saver = saver
         self.graph = chat_graph(saver)
         self.thread_id = thread_id or unique("thread")
@@ -184,7 +190,7 @@ def transcript(*questions: str) -> list[str]:
 
 
 @pytest.fixture
-async def saver(kind: str, servers: Servers) -> AsyncIterator[BaseRedisMongoSaver]:
+async def saver(kind: str, servers: Servers) -> AsyncIterator[Saver]:
     made = make_saver(kind, servers, key_prefix=unique("ckpt"))
     yield made
     await close(made)

@@ -1,15 +1,24 @@
 """langgraph's checkpointer conformance suite against both savers, on real Valkey and SecantusDB servers.
 
-The suite calls the async API only. RedisMongoSaver's async methods run its sync methods in a thread, so
-the runs on it exercise the sync code. Two more runs take one store away to show the saver stays correct.
+The suite calls the async API only. For RedisMongoSaver's sync API, ``SyncApi`` answers each of its calls
+with the sync method; ``sync-async`` runs the suite on RedisMongoSaver's own async methods. Two more runs
+take one store away to show the saver stays correct.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES
 from langgraph.checkpoint.conformance.initializer import RegisteredCheckpointer
@@ -22,15 +31,69 @@ from tests.integration.memory.conftest import Servers, close, make_saver, unique
 pytestmark = pytest.mark.integration
 
 
+class SyncApi(BaseCheckpointSaver[str]):
+    """RedisMongoSaver as the suite sees it, but every call goes through its sync method."""
+
+    def __init__(self, saver: RedisMongoSaver) -> None:
+        super().__init__(serde=saver.serde)
+        self.saver = saver
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        return self.saver.get_next_version(current, channel)
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.saver.get_tuple(config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        for item in self.saver.list(config, filter=filter, before=before, limit=limit):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self.saver.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        self.saver.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.saver.delete_thread(thread_id)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        self.saver.delete_for_runs(run_ids)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self.saver.copy_thread(source_thread_id, target_thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        self.saver.prune(thread_ids, strategy=strategy)
+
+
 def registered(kind: str, servers: Servers, **options: object) -> RegisteredCheckpointer:
+    """``kind``: "sync" (RedisMongoSaver's sync methods), "sync-async" (its async ones), or "async"."""
+
     @checkpointer_test(name=unique(f"RedisMongo-{kind}"))
     async def factory() -> AsyncIterator[BaseCheckpointSaver[str]]:
-        saver = make_saver(kind, servers, key_prefix=unique("conformance"), **options)
+        api = "async" if kind == "async" else "sync"
+        saver = make_saver(api, servers, key_prefix=unique("conformance"), **options)
         if isinstance(saver, RedisMongoSaver) and "mongo_url" not in options:
             saver.setup()
         elif isinstance(saver, AsyncRedisMongoSaver) and "mongo_url" not in options:
             await saver.asetup()
-        yield saver
+        yield SyncApi(saver) if kind == "sync" and isinstance(saver, RedisMongoSaver) else saver
         await close(saver)
 
     return factory
@@ -40,7 +103,7 @@ def failures(report: CapabilityReport) -> dict[str, list[str]]:
     return {name: result.failures for name, result in report.results.items() if result.failures}
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["sync", "sync-async", "async"])
 async def test_both_savers_pass_every_conformance_capability(kind: str, servers: Servers) -> None:
     report = await validate(registered(kind, servers))
     assert failures(report) == {}

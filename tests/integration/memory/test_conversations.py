@@ -11,10 +11,9 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pymongo import AsyncMongoClient
 
 from bizsql.auth.identity import Identity
-from bizsql.checkpointers.base import BaseRedisMongoSaver
 from bizsql.errors import NotFound, TenantDenied
-from bizsql.stores.conversations import META_KEY, ConversationStore
-from tests.integration.memory.conftest import Servers, close, make_saver, unique
+from bizsql.stores.conversations import META_KEY, ConversationStore, LoggedTurn
+from tests.integration.memory.conftest import Saver, Servers, close, make_saver, unique
 
 pytestmark = pytest.mark.integration
 
@@ -37,11 +36,11 @@ async def store(servers: Servers) -> AsyncIterator[ConversationStore]:
 async def turn(
     store: ConversationStore, thread_id: str, who: Identity, question: str, at: datetime, **kw: Any
 ) -> None:
-    await store.append_turn(
-        thread_id, identity=who, business_id=kw.get("business_id", who.business_id), user_message=question,
+    await store.append_turn(thread_id, LoggedTurn(
+        identity=who, business_id=kw.get("business_id", who.business_id), user_message=question,
         assistant_message=f"answer to {question}", intent=kw.get("intent", "database"), sql=kw.get("sql"),
         row_count=kw.get("row_count"), at=at,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 async def test_a_thread_belongs_to_the_user_and_business_that_started_it(store: ConversationStore) -> None:
@@ -113,13 +112,13 @@ async def test_listing_shows_only_ones_own_threads_newest_first(store: Conversat
 
 
 @pytest.fixture
-async def saver(servers: Servers) -> AsyncIterator[BaseRedisMongoSaver]:
+async def saver(servers: Servers) -> AsyncIterator[Saver]:
     made = make_saver("async", servers, key_prefix=unique("ckpt"))
     yield made
     await close(made)
 
 
-async def put_messages(saver: BaseRedisMongoSaver, thread_id: str, messages: list[Any]) -> None:
+async def put_messages(saver: Saver, thread_id: str, messages: list[Any]) -> None:
     """A checkpoint as the chat graph leaves it: the conversation, plus who owns it."""
     from langgraph.checkpoint.conformance.test_utils import (
         generate_checkpoint,

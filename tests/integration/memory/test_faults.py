@@ -12,14 +12,16 @@ from pymongo import AsyncMongoClient, MongoClient, monitoring
 from structlog.testing import capture_logs
 
 from bizsql.checkpointers import AsyncRedisMongoSaver, RedisMongoSaver
-from bizsql.checkpointers.base import CHECKPOINTS, BaseRedisMongoSaver
+from bizsql.checkpointers.base import CHECKPOINTS
 from bizsql.checkpointers.clients import HEARTBEAT_MS, async_redis_client, mongo_client, redis_client
 from bizsql.embedded import free_port
 from bizsql.errors import MemoryUnavailable
 from tests.integration.memory.conftest import (
     RETRY_SECONDS,
     Chat,
+    Saver,
     Servers,
+    body,
     close,
     make_saver,
     transcript,
@@ -34,7 +36,7 @@ def metric(name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-async def fault_saver(kind: str, fault_servers: Servers) -> AsyncIterator[BaseRedisMongoSaver]:
+async def fault_saver(kind: str, fault_servers: Servers) -> AsyncIterator[Saver]:
     made = make_saver(kind, fault_servers, key_prefix=unique("ckpt"))
     yield made
     await close(made)
@@ -45,7 +47,7 @@ async def flush_until_empty(saver: Any, attempts: int = 50) -> int:
     flushed = 0
     for _ in range(attempts):
         flushed += await saver.aflush_pending()
-        if saver.redis_health.is_down is False and saver._pending == "empty":
+        if saver.redis_health.is_down is False and body(saver)._pending == "empty":
             return flushed
         await asyncio.sleep(RETRY_SECONDS)
     raise AssertionError("pending writes never reached MongoDB")
@@ -173,6 +175,63 @@ async def test_both_stores_down_is_memory_unavailable(
     assert await chat.ask("two") == transcript("one", "two")
 
 
+@pytest.mark.parametrize("redis_back_off", [RETRY_SECONDS, 60.0], ids=["redis-found-up", "redis-half-opened"])
+async def test_one_conversation_keeps_every_turn_through_redis_down_then_mongo_down_straight_after(
+    kind: str, fault_servers: Servers, fault_saver: Any, redis_back_off: float
+) -> None:
+    """The issue's scenario. Turns one and two reach MongoDB alone; MongoDB fails as Redis comes back, so
+    the saver must write what it kept of them into Redis before reading it. A 60 s back-off stands for
+    "MongoDB failed within Redis's back-off": then only MongoDB's failure half-opens Redis (stopping
+    SecantusDB cleanly takes longer than the default 2 s)."""
+    fault_saver.redis_health.retry_seconds = redis_back_off
+    chat = Chat(fault_saver)
+    asked: list[str] = []
+    fault_servers.valkey.stop()
+    for question in ("one", "two"):
+        asked.append(question)
+        assert await chat.ask(question) == transcript(*asked)
+    fault_servers.valkey.start()
+    fault_servers.mongo.stop()
+    for question in ("three", "four", "five"):
+        asked.append(question)
+        assert await chat.ask(question) == transcript(*asked)
+    from_redis = await checkpoint_ids(fault_saver, chat)
+    fault_servers.mongo.start()
+    await flush_until_empty(fault_saver)
+    every_turn = transcript("one", "two", "three", "four", "five")
+    served_by_redis = metric("bizsql_memory_reads_total", source="redis")
+    assert await chat.messages() == every_turn
+    assert metric("bizsql_memory_reads_total", source="redis") == served_by_redis + 1, "caught up, not healed"
+    assert await mongo_only_messages(fault_servers, chat.thread_id) == every_turn
+    assert (await checkpoint_ids(fault_saver, chat))[: len(from_redis)] == from_redis
+
+
+async def test_catching_up_replaces_redis_stale_copy_and_spares_a_thread_redis_kept(
+    kind: str, fault_servers: Servers, fault_saver: Any
+) -> None:
+    """Redis still holds ``chat`` from before its outage: that copy is replaced, never served or mixed in.
+    ``idle`` was not written during the outage, so Redis's copy of it is right and keeps serving it."""
+    fault_saver.redis_health.retry_seconds = 60.0
+    chat, idle = Chat(fault_saver), Chat(fault_saver)
+    await chat.ask("zero")
+    await idle.ask("first")
+    fault_servers.valkey.stop()
+    await chat.ask("one")
+    await chat.ask("two")
+    fault_servers.valkey.start()
+    fault_servers.mongo.stop()
+    assert await chat.ask("three") == transcript("zero", "one", "two", "three")
+    assert await idle.ask("second") == transcript("first", "second")
+    from_redis = await checkpoint_ids(fault_saver, chat)
+    fault_servers.mongo.start()
+    await flush_until_empty(fault_saver)
+    assert (await checkpoint_ids(fault_saver, chat))[: len(from_redis)] == from_redis, "no pre-outage copy"
+    assert await mongo_only_messages(fault_servers, chat.thread_id) == transcript(
+        "zero", "one", "two", "three"
+    )
+    assert await mongo_only_messages(fault_servers, idle.thread_id) == transcript("first", "second")
+
+
 async def test_with_mongo_down_a_thread_redis_does_not_hold_is_unavailable_not_empty(
     fault_servers: Servers,
 ) -> None:
@@ -207,7 +266,7 @@ class InsertOrder(monitoring.CommandListener):
         pass
 
 
-def saver_with_listener(kind: str, servers: Servers, listener: InsertOrder) -> BaseRedisMongoSaver:
+def saver_with_listener(kind: str, servers: Servers, listener: InsertOrder) -> Saver:
     options: Any = {"db_name": "memory_tests", "key_prefix": unique("ckpt"), "owns_clients": True}
     options["retry_seconds"] = RETRY_SECONDS
     mongo_options: Any = {"serverSelectionTimeoutMS": 500, "heartbeatFrequencyMS": HEARTBEAT_MS}
@@ -217,6 +276,11 @@ def saver_with_listener(kind: str, servers: Servers, listener: InsertOrder) -> B
         return RedisMongoSaver(redis_client(servers.redis_url), mongo, **options)
     amongo = AsyncMongoClient(servers.mongo_url, **mongo_options)
     return AsyncRedisMongoSaver(async_redis_client(servers.redis_url), amongo, **options)
+
+
+async def checkpoint_ids(saver: Any, chat: Chat) -> list[str]:
+    """The thread's checkpoint ids, newest first, as ``list`` finds them (Redis's while MongoDB is down)."""
+    return [t.config["configurable"]["checkpoint_id"] async for t in saver.alist(chat.config)]
 
 
 async def mongo_only_messages(servers: Servers, thread_id: str) -> list[str]:

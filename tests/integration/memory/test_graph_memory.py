@@ -16,8 +16,8 @@ from pymongo import MongoClient
 from typing_extensions import TypedDict
 
 from bizsql.checkpointers import AsyncRedisMongoSaver, plans
-from bizsql.checkpointers.base import BLOBS, BaseRedisMongoSaver
-from tests.integration.memory.conftest import Chat, Servers, close, make_saver, transcript, unique
+from bizsql.checkpointers.base import BLOBS
+from tests.integration.memory.conftest import Chat, Saver, Servers, close, make_saver, transcript, unique
 
 pytestmark = pytest.mark.integration
 
@@ -26,12 +26,12 @@ def reads(source: str) -> float:
     return REGISTRY.get_sample_value("bizsql_memory_reads_total", {"source": source}) or 0.0
 
 
-def thread_ttls(servers: Servers, saver: BaseRedisMongoSaver) -> dict[bytes, int]:
+def thread_ttls(servers: Servers, saver: Saver) -> dict[bytes, int]:
     r = servers.redis()
     return {key: r.ttl(key) for key in r.scan_iter(match=f"{saver.keys.prefix}:*")}
 
 
-async def wait_until_gone(servers: Servers, saver: BaseRedisMongoSaver, seconds: float = 10.0) -> None:
+async def wait_until_gone(servers: Servers, saver: Saver, seconds: float = 10.0) -> None:
     for _ in range(int(seconds / 0.1)):
         if not thread_ttls(servers, saver):
             return
@@ -58,9 +58,7 @@ async def test_graph_resumes_from_mongo_after_redis_is_flushed_and_redis_is_warm
     await close(saver)
 
 
-async def test_every_redis_key_expires_within_the_hour(
-    kind: str, saver: BaseRedisMongoSaver, servers: Servers
-) -> None:
+async def test_every_redis_key_expires_within_the_hour(kind: str, saver: Saver, servers: Servers) -> None:
     chat = Chat(saver)
     for question in ("one", "two", "three"):
         await chat.ask(question)
@@ -83,9 +81,7 @@ async def test_mongo_keeps_the_thread_after_its_redis_keys_expire(kind: str, ser
     await close(saver)
 
 
-async def test_reading_a_thread_renews_its_ttl(
-    kind: str, saver: BaseRedisMongoSaver, servers: Servers
-) -> None:
+async def test_reading_a_thread_renews_its_ttl(kind: str, saver: Saver, servers: Servers) -> None:
     chat = Chat(saver)
     await chat.ask("one")
     r = servers.redis()
@@ -138,7 +134,7 @@ async def test_a_value_set_once_stays_in_redis_as_long_as_the_thread_is_used(
     await close(saver)
 
 
-async def test_history_edits_never_leave_a_stale_copy_in_redis(kind: str, saver: BaseRedisMongoSaver) -> None:
+async def test_history_edits_never_leave_a_stale_copy_in_redis(kind: str, saver: Saver) -> None:
     chat = Chat(saver)
     for question in ("one", "two"):
         await chat.ask(question)
@@ -170,7 +166,7 @@ async def test_the_async_saver_answers_sync_calls_from_other_threads_only(server
 
 
 async def test_pruning_frees_old_blobs_but_keeps_every_blob_the_latest_checkpoint_needs(
-    kind: str, saver: BaseRedisMongoSaver, servers: Servers, monkeypatch: pytest.MonkeyPatch
+    kind: str, saver: Saver, servers: Servers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(plans, "BLOB_GRACE", timedelta(0))  # as if the thread were older than the grace
     chat = Chat(saver)

@@ -16,8 +16,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bizsql.auth.identity import Identity
 from bizsql.config import Settings
+from bizsql.sql.executor import MongoAudit, SqlExecutor
 from bizsql.stores.business import BusinessConfig, aload_business_config
-from bizsql.tools.executor import MongoAudit, SqlExecutor
 from tests.support.servers import servers_env
 
 BUSINESS_IDS = ("acme_retail", "city_clinic", "swift_logistics")

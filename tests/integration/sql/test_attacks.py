@@ -13,8 +13,8 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from typer.testing import CliRunner
 
-from bizsql import cli_sql
 from bizsql.cli import app
+from bizsql.cli import sql as cli_sql
 from bizsql.config import Settings
 from bizsql.stores.postgres import business_conninfo
 from tests.corpora import Attack, attacks
@@ -30,7 +30,9 @@ SUBPROCESS_ATTACKS = [
     "WITH d AS (DELETE FROM orders RETURNING *) SELECT count(*) FROM d",
     "SELECT 1 -- ; DROP TABLE orders",
 ]
-DIRECT_TIMEOUT_MS = 100
+# An attack expected to fail may be one that runs forever, so it is cut short; one expected to be harmless
+# must finish, and a loaded CI machine can take well over 100 ms on it (ts_stat over every store name did).
+DIRECT_TIMEOUT_MS, HARMLESS_TIMEOUT_MS = 100, 10_000
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +94,13 @@ def test_same_attack_sent_straight_to_the_reader_role_does_no_harm(
     )  # fmt: skip
     conn = psycopg.connect(conninfo, autocommit=True)
     try:
-        conn.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {DIRECT_TIMEOUT_MS}")
+        timeout_ms = HARMLESS_TIMEOUT_MS if attack.direct == "harmless" else DIRECT_TIMEOUT_MS
+        conn.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {timeout_ms}")
         failed = _run_directly(conn, attack.sql)
     finally:
         conn.close()  # never COMMIT: closing discards the transaction
+    if attack.direct == "harmless" and isinstance(failed, psycopg.errors.FeatureNotSupported):
+        return  # this server was built without the feature (pgserver has no libxml): nothing ran either way
     assert (failed is not None) == (attack.direct == "fails"), failed
 
 

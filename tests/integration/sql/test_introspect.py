@@ -6,9 +6,9 @@ import pytest
 
 from bizsql.config import Settings
 from bizsql.errors import NotFound
+from bizsql.sql import introspect
+from bizsql.sql.executor import SqlExecutor
 from bizsql.stores.business import BusinessConfig
-from bizsql.tools import introspect
-from bizsql.tools.executor import SqlExecutor
 
 pytestmark = pytest.mark.integration
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bizsql import cli_sql
 from bizsql.auth.identity import Identity
 from bizsql.cli import app
+from bizsql.cli import sql as cli_sql
+from bizsql.sql.executor import SqlExecutor
 from bizsql.stores.business import BusinessConfig
-from bizsql.tools.executor import SqlExecutor
 from tests.corpora import Legit, legit_queries
 
 pytestmark = pytest.mark.integration

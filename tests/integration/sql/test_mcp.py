@@ -13,9 +13,9 @@ from mcp.shared.memory import create_connected_server_and_client_session
 from mcp.types import TextContent
 
 from bizsql.auth.identity import Identity
+from bizsql.mcp.server import ConfigLoader, build_mcp_server
+from bizsql.sql.executor import SqlExecutor
 from bizsql.stores.business import BusinessConfig
-from bizsql.tools.executor import SqlExecutor
-from bizsql.tools.mcp_server import ConfigLoader, build_mcp_server
 from tests.integration.sql.conftest import ALICE
 
 pytestmark = pytest.mark.integration

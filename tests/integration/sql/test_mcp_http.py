@@ -35,10 +35,11 @@ from bizsql.auth.tokens import TokenService
 from bizsql.config import Settings
 from bizsql.embedded import free_port
 from bizsql.errors import AuthFailed, QueryFailed, ServiceUnavailable, SqlRejected, TenantDenied
+from bizsql.mcp.client import REFUSED, UNREACHABLE, McpSqlRunner
+from bizsql.sql.executor import SqlExecutor
+from bizsql.sql.result import QueryResult
 from bizsql.stores.business import BusinessConfig
 from bizsql.stores.mongo import AUDIT_LOGS, USERS
-from bizsql.tools.executor import QueryResult, SqlExecutor
-from bizsql.tools.mcp_client import REFUSED, UNREACHABLE, McpSqlRunner
 from tests.integration.sql.conftest import ALICE, BOB
 
 pytestmark = pytest.mark.integration
@@ -319,7 +320,7 @@ async def test_an_admin_token_in_the_client_keeps_the_asking_users_rights(
 async def test_graph_uses_the_mcp_server_with_the_configured_token(
     http_server: str, issue: Issue, seeded: Settings, businesses: dict[str, BusinessConfig]
 ) -> None:
-    from bizsql.graph.deps import build_deps
+    from bizsql.graph.clients import build_deps
 
     in_process = build_deps(seeded)
     over_mcp = build_deps(
@@ -437,7 +438,9 @@ async def test_a_call_refused_another_business_is_audited_under_the_acting_user(
     )
     assert _error(by_service)["error"] == "forbidden"
 
-    verdict = {"allowed": False, "kind": "unknown", "reason": "not your business", "tables": []}
+    verdict = {
+        "allowed": False, "kind": "unknown", "reason": "not your business", "tables": [], "retryable": False,
+    }  # fmt: skip
     refusal = {
         "business_id": "city_clinic",
         "role": "analyst",

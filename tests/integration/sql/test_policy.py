@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from bizsql.tools.sql_guard import check_sql
-from bizsql.tools.sql_policy import ALLOWED_FUNCTIONS
+from bizsql.sql.guard import check_sql
+from bizsql.sql.policy import ALLOWED_FUNCTIONS
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,12 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from typer.testing import CliRunner
 
-from bizsql import cli_sql
 from bizsql.cli import app
+from bizsql.cli import sql as cli_sql
 from bizsql.errors import QueryFailed, SqlRejected
+from bizsql.sql.executor import SqlExecutor
 from bizsql.stores.business import BusinessConfig
 from bizsql.stores.mongo import AUDIT_LOGS
-from bizsql.tools.executor import SqlExecutor
 from tests.integration.sql.conftest import ALICE, DAVE
 
 pytestmark = pytest.mark.integration
@@ -76,7 +76,7 @@ async def test_analyst_cannot_write_and_her_attempt_is_audited(
     assert (doc["user"], doc["outcome"], doc["verdict"]["allowed"]) == ("alice", "refused", False)
 
 
-async def test_write_over_the_row_limit_rolls_back_with_nothing_changed(
+async def test_write_over_the_row_limit_is_refused_before_it_runs(
     executor: SqlExecutor,
     businesses: dict[str, BusinessConfig],
     mongo_db: AsyncDatabase[dict[str, Any]],
@@ -87,17 +87,38 @@ async def test_write_over_the_row_limit_rolls_back_with_nothing_changed(
         await executor.run(sql, business=businesses["acme_retail"], identity=DAVE)
     assert superuser.execute("SELECT count(*) FROM orders WHERE notes = 'bulk edit'").fetchone() == (0,)
     doc = await _audit(mongo_db, sql)
-    assert (doc["outcome"], doc["rows_affected"]) == ("rolled_back", 500)
+    assert (doc["outcome"], doc["rows_affected"]) == ("refused", 500)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO customers (name, email, city, state) "
+        "SELECT 'x', 'seq' || g || '@example.com', 'Austin', 'TX' FROM generate_series(1, 500) g",
+        "INSERT INTO customers (name, email, city, state) VALUES "
+        + ", ".join(f"('x', 'values{i}@example.com', 'Austin', 'TX')" for i in range(101)),
+    ],
+    ids=["insert-select", "insert-values"],
+)
+async def test_insert_refused_over_the_row_limit_draws_no_sequence_value(
+    sql: str, executor: SqlExecutor, businesses: dict[str, BusinessConfig], superuser: Any
+) -> None:
+    """Nothing changed includes the sequence: the rows are counted before the INSERT runs."""
+    sequence = "SELECT last_value, is_called FROM customers_id_seq"
+    before = superuser.execute(sequence).fetchone()
+    with pytest.raises(SqlRejected, match=r"limit of 100; nothing was run and nothing changed"):
+        await executor.run(sql, business=businesses["acme_retail"], identity=DAVE)
+    assert superuser.execute(sequence).fetchone() == before
 
 
 async def test_failed_write_is_rolled_back_and_audited(
     executor: SqlExecutor, businesses: dict[str, BusinessConfig], mongo_db: AsyncDatabase[dict[str, Any]]
 ) -> None:
-    sql = "UPDATE products SET price = 0.01 WHERE id = 1"
-    with pytest.raises(QueryFailed, match="permission denied"):
+    sql = "UPDATE orders SET status = 'lost in space' WHERE id = 1"
+    with pytest.raises(QueryFailed, match="violates check constraint"):
         await executor.run(sql, business=businesses["acme_retail"], identity=DAVE)
     doc = await _audit(mongo_db, sql)
-    assert doc["outcome"] == "failed" and "permission denied" in doc["error"]
+    assert doc["outcome"] == "failed" and "violates check constraint" in doc["error"]
 
 
 async def test_business_without_writes_refuses_even_an_admin(

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from bizsql.api.errors import install_error_handlers
-from bizsql.api.middleware import BodyLimitMiddleware, RequestContextMiddleware, security_headers
+from bizsql.api.middleware import (
+    BodyLimitMiddleware,
+    JsonDepthMiddleware,
+    RequestContextMiddleware,
+    json_depth,
+    security_headers,
+)
 from bizsql.errors import (
     AuthFailed,
     BizsqlError,
@@ -25,6 +33,7 @@ from bizsql.errors import (
 )
 
 BODY_LIMIT = 2048
+DEPTH_LIMIT = 8
 
 
 class Echo(BaseModel):
@@ -35,6 +44,7 @@ class Echo(BaseModel):
 def make_app() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
+    app.add_middleware(JsonDepthMiddleware, max_depth=DEPTH_LIMIT)
     app.add_middleware(BodyLimitMiddleware, max_bytes=BODY_LIMIT)
     app.add_middleware(RequestContextMiddleware, extra_headers=security_headers(0))
 
@@ -49,6 +59,11 @@ def make_app() -> FastAPI:
     @app.post("/echo")
     async def echo(body: Echo) -> Echo:
         return body
+
+    @app.post("/parse")
+    async def parse(request: Request) -> Any:
+        """Parses the body itself, as our LangServe envelope check does (any parsing crash is a 500)."""
+        return json.loads(await request.body())
 
     return app
 
@@ -172,3 +187,57 @@ def test_a_body_over_the_limit_is_refused_unread(client: TestClient) -> None:
     assert streamed.json()["error"] == "payload_too_large"
     assert "x-request-id" in streamed.headers
     assert client.post("/echo", json={"message": "x", "password": "p"}).status_code == 200
+
+
+@pytest.mark.parametrize("route", ["/echo", "/parse"])
+def test_a_deeply_nested_body_is_a_400_before_any_parser_reads_it(client: TestClient, route: str) -> None:
+    expected = {
+        "error": "bad_request",
+        "detail": f"the JSON body is nested too deeply (more than {DEPTH_LIMIT} levels)",
+    }
+    deep = b"[" * 1000 + b"]" * 1000
+
+    def chunks() -> Iterator[bytes]:
+        yield b"[" * (DEPTH_LIMIT - 1)
+        yield b"[[" + b"]" * (DEPTH_LIMIT + 1)
+
+    for body in (deep, chunks()):
+        response = client.post(route, content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 400
+        assert response.json() == expected
+    assert client.post("/parse", content=b"[" * DEPTH_LIMIT + b"]" * DEPTH_LIMIT).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        (b"", 0),
+        (b"42", 0),
+        (b"{}", 1),
+        (b'{"a": [1, {"b": []}], "c": [[]]}', 4),
+        (b'["[[[", {"{": "}}}"}]', 2),
+        (b'["a \\" [[[", "\\\\", [1]]', 2),  # an escaped quote, then an escaped backslash
+        (b"[" * 50, 50),  # unclosed: a parser still recurses 50 levels before it fails
+        (b'["unclosed [[[[', 1),
+        ('["\\"", [[[]]]]'.encode("utf-16"), 4),  # decoded as json.loads decodes bytes
+        (b"\xff\xfe\xfd[[[[", 0),  # not JSON in any encoding: the parsers refuse it themselves
+    ],
+)
+def test_json_depth_counts_only_containers_outside_strings(body: bytes, depth: int) -> None:
+    assert json_depth(body) == depth
+
+
+def test_json_depth_agrees_with_the_parser_on_valid_json() -> None:
+    def parsed_depth(value: Any) -> int:
+        if isinstance(value, dict):
+            value = list(value.values())
+        return 1 + max(map(parsed_depth, value), default=0) if isinstance(value, list) else 0
+
+    docs = [
+        {"input": {"messages": [{"type": "human", "content": 'a "quoted" [x] {y} \\'}]}, "config": {}},
+        [[], [[{"k": ["v", {"w": [[["]"]]]}]}]], {}],
+        {'\u00e9"[': ["{", ["}"]], "ü": [[[[[]]]]]},
+    ]
+    for doc in docs:
+        for encoded in (json.dumps(doc).encode(), json.dumps(doc, ensure_ascii=False).encode("utf-16")):
+            assert json_depth(encoded) == parsed_depth(doc), doc

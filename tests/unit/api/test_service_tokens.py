@@ -14,9 +14,9 @@ from bizsql.auth.service_tokens import AUDIENCE, SERVICE_TTL_S, ServiceTokens
 from bizsql.auth.tokens import ISSUER, TokenService
 from bizsql.config import Settings
 from bizsql.errors import AuthFailed
-from bizsql.graph.deps import _executor
-from bizsql.tools import mcp_client
-from bizsql.tools.mcp_client import McpSqlRunner
+from bizsql.graph.clients import _executor
+from bizsql.mcp import client as mcp_client
+from bizsql.mcp.client import McpSqlRunner
 from bizsql.urls import require_token_safe
 
 SECRET = "unit-test-jwt-secret-long-enough-for-hs256!"

@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from bizsql.api.deps import authorize_business
+from bizsql.api.dependencies import authorize_business
 from bizsql.auth.budget import seconds_to_midnight
 from bizsql.auth.identity import Identity
 from bizsql.auth.tokens import ISSUER, TokenService

@@ -15,11 +15,14 @@ from pydantic import SecretStr
 from bizsql.auth.identity import Identity
 from bizsql.config import Settings
 from bizsql.errors import NotFound, QueryFailed
-from bizsql.graph.context import Context, Deps
+from bizsql.graph.context import Context
+from bizsql.graph.interfaces import Deps
 from bizsql.llm import LlmClient
+from bizsql.retrieval.index import SchemaIndex
+from bizsql.retrieval.table_docs import ColumnDoc, ForeignKeyDoc, TableDoc
+from bizsql.sql.result import QueryResult
 from bizsql.stores.business import BusinessConfig
-from bizsql.tools.schema_docs import ColumnDoc, ForeignKeyDoc, TableDoc
-from bizsql.tools.schema_index import SchemaIndex
+from bizsql.stores.conversations import LoggedTurn
 from tests.support.fake_llm import ScriptedChatModel
 
 
@@ -65,34 +68,30 @@ class FakeSource:
         return list(self.tables)
 
 
-@dataclass
-class FakeResult:
-    columns: list[str]
-    rows: list[list[Any]]
-    row_count: int = 0
-    truncated: bool = False
-    kind: str = "read"
-    rows_affected: int | None = None
-    duration_ms: float = 1.0
+def rows_result(columns: list[str], rows: list[list[Any]], row_count: int = 0) -> QueryResult:
+    """A read's result as the executor returns it."""
+    return QueryResult(
+        columns=columns, rows=rows, row_count=row_count, truncated=False, kind="read", duration_ms=1.0
+    )
 
 
 @dataclass
 class FakeExecutor:
     """Answers SQL by a test-provided function; records what ran and as whom."""
 
-    answer: Callable[[str], FakeResult] = lambda sql: FakeResult(["n"], [[1]], 1)
+    answer: Callable[[str], QueryResult] = lambda sql: rows_result(["n"], [[1]], 1)
     ran: list[tuple[str, str]] = field(default_factory=list)
 
-    async def run(self, sql: str, *, business: BusinessConfig, identity: Identity) -> FakeResult:
+    async def run(self, sql: str, *, business: BusinessConfig, identity: Identity) -> QueryResult:
         self.ran.append((sql, identity.username))
         return self.answer(sql)
 
 
-def failing_on(bad: str, message: str = 'column "totl" does not exist') -> Callable[[str], FakeResult]:
-    def answer(sql: str) -> FakeResult:
+def failing_on(bad: str, message: str = 'column "totl" does not exist') -> Callable[[str], QueryResult]:
+    def answer(sql: str) -> QueryResult:
         if bad in sql:
             raise QueryFailed(message)
-        return FakeResult(["state", "customers"], [["TX", 3], ["CA", 2]], 2)
+        return rows_result(["state", "customers"], [["TX", 3], ["CA", 2]], 2)
 
     return answer
 
@@ -111,8 +110,8 @@ class FakeConfigs:
 class FakeLog:
     turns: list[dict[str, Any]] = field(default_factory=list)
 
-    async def append_turn(self, thread_id: str, **turn: Any) -> None:
-        self.turns.append({"thread_id": thread_id, **turn})
+    async def append_turn(self, thread_id: str, turn: LoggedTurn) -> None:
+        self.turns.append({"thread_id": thread_id, **vars(turn)})
 
 
 def shop_business(**overrides: Any) -> BusinessConfig:

@@ -10,8 +10,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from bizsql.errors import RateLimited
 from bizsql.graph.builder import build_graph
-from bizsql.graph.context import Deps
-from bizsql.nodes._common import META_KEY
+from bizsql.graph.interfaces import Deps
+from bizsql.nodes.answers import META_KEY
 from tests.support.fake_llm import ScriptedChatModel, tool_answer
 from tests.unit.graph.conftest import Harness
 

@@ -12,9 +12,11 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from bizsql.errors import QueryTimeout, RateLimited, ServiceUnavailable, TenantDenied
 from bizsql.graph.builder import build_graph
-from bizsql.graph.context import Context, Deps
+from bizsql.graph.context import Context
+from bizsql.graph.interfaces import Deps
+from bizsql.sql.result import QueryResult
 from tests.support.fake_llm import ScriptedChatModel, text_answer, tool_answer
-from tests.unit.graph.conftest import FakeResult, Harness, failing_on, shop_business
+from tests.unit.graph.conftest import Harness, failing_on, rows_result, shop_business
 
 BY_STATE_SQL = "SELECT state, count(*) AS customers FROM customers GROUP BY state"
 REQUEST = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
@@ -46,7 +48,7 @@ def graph() -> Any:
 
 
 async def test_database_question_runs_the_generated_sql_and_answers(graph: Any, harness: Harness) -> None:
-    harness.executor.answer = lambda sql: FakeResult(["state", "customers"], [["TX", 3], ["CA", 2]], 2)
+    harness.executor.answer = lambda sql: rows_result(["state", "customers"], [["TX", 3], ["CA", 2]], 2)
     llm = ScriptedChatModel.of(
         classified("How many customers live in each US state?"), draft(BY_STATE_SQL), text_answer("TX leads.")
     )
@@ -193,7 +195,7 @@ async def test_a_new_turn_starts_clean(graph: Any, harness: Harness) -> None:
 
 async def test_privacy_mode_shows_the_llm_no_row_values(graph: Any, harness: Harness) -> None:
     harness.configs.configs["shop"] = shop_business(privacy_mode=True)
-    harness.executor.answer = lambda sql: FakeResult(["name", "state"], [["Ada Lovelace", "TX"]], 1)
+    harness.executor.answer = lambda sql: rows_result(["name", "state"], [["Ada Lovelace", "TX"]], 1)
     llm = ScriptedChatModel.of(
         classified("Who are our customers?"), draft("SELECT name, state FROM customers"), text_answer("One.")
     )
@@ -210,14 +212,15 @@ async def test_llm_outage_while_writing_sql_gives_a_clear_answer(graph: Any, har
     llm = ScriptedChatModel.of(classified("Customers per state?"), outage, outage)
     out = await ask(graph, harness, harness.deps(llm), "Customers per state?")
     assert out["error"]["code"] == "llm_unavailable"
-    assert "HTTP 503" in out["answer"]
+    assert out["answer"].startswith("I could not answer: ") and "HTTP 503" in out["answer"]
+    assert out["intent"] == "database"
     assert harness.executor.ran == []
 
 
 async def test_a_follow_up_that_becomes_a_verified_question_skips_generation(
     graph: Any, harness: Harness
 ) -> None:
-    harness.executor.answer = lambda sql: FakeResult(["customers"], [[5]], 1)
+    harness.executor.answer = lambda sql: rows_result(["customers"], [[5]], 1)
     llm = ScriptedChatModel.of(
         classified("How many customers are there?"),
         draft("SELECT count(*) AS customers FROM customers"),
@@ -232,7 +235,7 @@ async def test_a_follow_up_that_becomes_a_verified_question_skips_generation(
 
 
 async def test_a_first_message_is_used_as_written(graph: Any, harness: Harness) -> None:
-    harness.executor.answer = lambda sql: FakeResult(["state", "customers"], [["TX", 3]], 1)
+    harness.executor.answer = lambda sql: rows_result(["state", "customers"], [["TX", 3]], 1)
     llm = ScriptedChatModel.of(
         classified("How many customers are there in each state?"),  # a rewrite nobody asked for
         draft(BY_STATE_SQL),
@@ -289,7 +292,7 @@ async def test_an_unwritable_conversation_document_does_not_lose_the_answer(
     graph: Any, harness: Harness
 ) -> None:
     class Down:
-        async def append_turn(self, thread_id: str, **turn: Any) -> None:
+        async def append_turn(self, thread_id: str, turn: Any) -> None:
             raise ServerSelectionTimeoutError("mongo is down")
 
     deps = harness.deps()
@@ -316,7 +319,7 @@ class BudgetSpentAfter:
 async def test_budget_running_out_before_the_summary_still_returns_the_rows(
     graph: Any, harness: Harness
 ) -> None:
-    harness.executor.answer = lambda sql: FakeResult(["state", "customers"], [["TX", 3], ["CA", 2]], 2)
+    harness.executor.answer = lambda sql: rows_result(["state", "customers"], [["TX", 3], ["CA", 2]], 2)
     llm = ScriptedChatModel.of(classified("Customers in each US state?"), draft(BY_STATE_SQL))
     deps = harness.deps(llm)
     assert deps.llm is not None
@@ -353,7 +356,7 @@ async def test_a_question_using_a_glossary_term_gets_its_definition(graph: Any, 
 async def test_a_sql_service_that_does_not_answer_still_ends_the_turn_with_an_answer(
     graph: Any, harness: Harness
 ) -> None:
-    def down(sql: str) -> FakeResult:
+    def down(sql: str) -> QueryResult:
         raise ServiceUnavailable("the SQL service does not answer")
 
     harness.executor.answer = down
@@ -366,7 +369,7 @@ async def test_a_sql_service_that_does_not_answer_still_ends_the_turn_with_an_an
 
 
 async def test_a_query_that_timed_out_is_not_sent_back_to_be_rewritten(graph: Any, harness: Harness) -> None:
-    def slow(sql: str) -> FakeResult:
+    def slow(sql: str) -> QueryResult:
         raise QueryTimeout("statement timeout (5 s)")
 
     harness.executor.answer = slow

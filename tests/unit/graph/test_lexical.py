@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bizsql.tools.lexical import Lexicon, singular, tokens
+from bizsql.retrieval.lexical import Lexicon, singular, tokens
 
 
 def test_words_are_singular_and_split_like_identifiers() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bizsql.nodes.match_verified import same_specifics
+from bizsql.retrieval.verified import same_specifics
 
 VERIFIED = "What are the top 10 customers by total spend in 2024?"
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bizsql.config import Settings
-from bizsql.tools.lexical import mentions
-from bizsql.tools.schema_docs import TableDoc, render_context
-from bizsql.tools.schema_focus import asked_columns, detailed_tables, kept_tables, relevant_terms
-from bizsql.tools.schema_index import SchemaIndex
+from bizsql.retrieval.focus import asked_columns, detailed_tables, kept_tables, relevant_terms
+from bizsql.retrieval.index import SchemaIndex
+from bizsql.retrieval.lexical import mentions
+from bizsql.retrieval.table_docs import TableDoc, render_context
 from tests.unit.graph.conftest import SHOP_TABLES, FakeSource, col, fk, shop_business
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from bizsql.config import Settings
-from bizsql.tools.schema_docs import TableDoc
-from bizsql.tools.schema_index import SchemaIndex
+from bizsql.retrieval.index import SchemaIndex
+from bizsql.retrieval.table_docs import TableDoc
+from bizsql.stores.business import VerifiedQuery
 from tests.unit.graph.conftest import FakeSource, col, shop_business
 
 
@@ -116,3 +118,19 @@ async def test_verified_queries_are_ranked_by_similarity(unit_settings: Settings
     matches = await index.verified_matches(shop_business(), "number of customers per state", 2)
     assert matches[0].question == "How many customers are there in each state?"
     assert matches[0].score > matches[1].score
+
+
+async def test_a_verified_question_typed_exactly_is_found_without_the_embedding_model(
+    unit_settings: Settings,
+) -> None:
+    """`bizsql ask` with a verified question must not pay the model's load time (about 4 s)."""
+
+    def no_model() -> Any:
+        raise AssertionError("the embedding model was loaded")
+
+    business = shop_business().model_copy(
+        update={"verified_queries": [VerifiedQuery(question="How many orders per month?", sql="SELECT 1")]}
+    )
+    index = SchemaIndex(unit_settings, FakeSource(), embeddings=no_model)
+    found = await index.verified_matches(business, "  how many ORDERS per month ", 1)
+    assert [(m.question, m.score) for m in found] == [("How many orders per month?", 1.0)]

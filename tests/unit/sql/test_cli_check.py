@@ -16,6 +16,7 @@ def test_allowed_statement_prints_verdict_and_exits_0() -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
         "allowed": True, "kind": "read", "reason": "allowed: a read statement", "tables": ["orders"],
+        "retryable": False,
     }  # fmt: skip
 
 

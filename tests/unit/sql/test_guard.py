@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from bizsql.tools.sql_guard import check_sql, judge_sql
-from bizsql.tools.sql_policy import ALLOWED_FUNCTIONS, BLOCKED_FUNCTIONS
+from bizsql.sql.guard import check_sql, judge_sql
+from bizsql.sql.policy import ALLOWED_FUNCTIONS, BLOCKED_FUNCTIONS
 from tests.corpora import Attack, Legit, attacks, legit_queries
 
 GUARD_ATTACKS = [a for a in attacks() if a.stage == "guard"]
@@ -67,6 +67,7 @@ def test_verdict_is_the_json_shape_the_cli_prints() -> None:
         "kind": "read",
         "reason": "allowed: a read statement",
         "tables": ["customers", "orders"],
+        "retryable": False,
     }
 
 
@@ -96,8 +97,15 @@ def test_truncate_and_merge_are_never_writes_we_allow() -> None:
 
 
 def test_explain_is_a_read_but_explain_analyze_is_refused() -> None:
-    verdict, verb = judge_sql("EXPLAIN (FORMAT JSON) SELECT * FROM orders")
-    assert (verdict.allowed, verdict.kind, verdict.tables, verb) == (True, "read", ["orders"], "EXPLAIN")
+    judged = judge_sql("EXPLAIN (FORMAT JSON) SELECT * FROM orders")
+    verdict = judged.verdict
+    assert (verdict.allowed, verdict.kind, verdict.tables, judged.verb) == (
+        True,
+        "read",
+        ["orders"],
+        "EXPLAIN",
+    )
+    assert judged.statement == "SELECT * FROM orders"  # what the cost ceiling prices
     assert check_sql("EXPLAIN (ANALYZE false) SELECT 1").allowed
     for sql in (
         "EXPLAIN ANALYZE SELECT 1",

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from psycopg.types.range import Range
 
-from bizsql.tools.json_values import json_rows, json_value
+from bizsql.sql.json_values import json_rows, json_value
 
 
 def test_numbers_keep_their_meaning() -> None:

@@ -1,0 +1,5 @@
+"""``python -m bizsql.cli``: the same entry point as the console script."""
+
+from bizsql.cli import main
+
+main()

@@ -1,0 +1,117 @@
+"""`bizsql eval`: the golden questions through the real graph and the whole-schema baseline, side by side."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bizsql.config import Settings
+from bizsql.embedded import EmbeddedUnavailable, embedded_servers
+from bizsql.errors import BizsqlError
+from bizsql.log import configure_logging
+
+if TYPE_CHECKING:
+    from bizsql.evals.runner import RunMeta, TurnRecord
+
+DEFAULT_OUT = Path("evals/reports")
+NO_KEY = """\
+[red]error:[/] no LLM is configured, and `bizsql eval` asks one every golden question.
+
+Set your Mistral API key (from https://console.mistral.ai/api-keys) and run it again:
+
+    export MISTRAL_API_KEY=your-key
+    bizsql eval --business acme_retail --limit 10
+
+To check the harness itself without a key, point MISTRAL_BASE_URL at a Mistral-compatible
+server, such as the scripted test stub:
+
+    python -m tests.support.eval_stub --port 8911 &
+    MISTRAL_BASE_URL=http://127.0.0.1:8911/v1 bizsql eval"""
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _llm_settings(settings: Settings, model: str | None) -> Settings | None:
+    """Settings for the run, or None when no LLM is configured. A base URL alone (a local stub or a
+    self-hosted endpoint) needs no real key, so a placeholder is used."""
+    if settings.llm_provider != "mistral":  # the others always have a model, and Settings checked it
+        return settings.model_copy(update={"llm_model": model}) if model else settings
+    key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else ""
+    if not key and not settings.mistral_base_url:
+        return None
+    update: dict[str, object] = {"mistral_api_key": SecretStr(key or "no-key-needed")}
+    if model:
+        update["llm_model"] = model
+    return settings.model_copy(update=update)
+
+
+def eval_command(
+    business: Annotated[
+        str | None, typer.Option("--business", "-b", help="Only this business (default: every golden set).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Mistral model (default from BIZSQL_LLM_MODEL).")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="At most N threads per business, spread over the set (a conversation is one)."
+        ),
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Also run the whole-schema baseline.")
+    ] = True,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where the JSON and Markdown reports go.")
+    ] = DEFAULT_OUT,
+) -> None:
+    """Score bizsql on the golden questions: EX, classification, retrieval recall@5, verified-path hits,
+    LLM calls, tokens and latency, next to the classic whole-schema baseline."""
+    from bizsql.evals.golden import available_businesses
+    from bizsql.evals.report import build_report, rich_table, write_reports
+
+    settings = _llm_settings(Settings(), model)
+    if settings is None:
+        err.print(NO_KEY, soft_wrap=True, highlight=False)
+        raise typer.Exit(2)
+    configure_logging("WARNING")
+    known = available_businesses()
+    if business is not None and business not in known:
+        err.print(f"[red]error:[/] no golden set for {business!r}; there are: {', '.join(known)}")
+        raise typer.Exit(2)
+    try:
+        with embedded_servers(settings) as resolved:
+            meta, records = asyncio.run(_run(resolved, [business] if business else known, limit, baseline))
+    except (EmbeddedUnavailable, BizsqlError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    report = build_report(meta, records)
+    json_path, md_path = write_reports(report, out_dir)
+    out.print(rich_table(report))
+    for name, ratio in report.prompt_token_ratio.items():
+        if ratio is not None:
+            out.print(f"prompt tokens per database question, bizsql ÷ baseline, {name}: {ratio:.2f}")
+    out.print(f"tokens counted with: {meta.token_counter}")
+    out.print(f"reports: {json_path}  {md_path}")
+
+
+async def _run(
+    settings: Settings, businesses: list[str], limit: int | None, baseline: bool
+) -> tuple[RunMeta, list[TurnRecord]]:
+    from bizsql.evals.runner import EvalRunner
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def advance(record: TurnRecord) -> None:
+            progress.update(task, advance=1, description=f"{record.business} {record.turn_id}")
+
+        runner = EvalRunner(settings, businesses=businesses, limit=limit, baseline=baseline, on_turn=advance)
+        progress.update(task, total=sum(len(t.turns) for ts in runner.planned().values() for t in ts))
+        return await runner.run()

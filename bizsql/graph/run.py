@@ -1,0 +1,188 @@
+"""One chat turn through a graph: the one runner the API, the CLI, the evals and the dry run call.
+
+``invoke_turn`` returns the graph's final state; ``run_turn`` the finished turn as a ``ChatResult``;
+``stream_turn`` the same turn as events: node progress, then answer tokens as the LLM writes them, then
+a final event with the full result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessageChunk, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+from pydantic import BaseModel, Field
+
+from bizsql.auth.identity import Identity
+from bizsql.errors import BizsqlError
+from bizsql.graph.context import Context
+from bizsql.graph.interfaces import Deps
+from bizsql.llm import ANSWER_TAG
+from bizsql.metrics import CHAT_TURNS, SQL_REFUSALS
+from bizsql.sql.result import NO_ROWS, ResultRows
+
+Graph = CompiledStateGraph[Any, Any, Any, Any]
+
+
+class TurnErrorOut(BaseModel):
+    code: str
+    detail: str
+
+
+class TokenUsageOut(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 0
+
+
+class _TurnHead(BaseModel):
+    thread_id: str
+    intent: str = Field(
+        description="database, general, clarify, or unavailable (no LLM, or today's token budget is spent)."
+    )
+    answer: str
+    sql: str | None = None
+
+
+# Pydantic orders fields from the last base to the first: a body reads thread, intent, answer and SQL
+# first, then the rows (declared once, in sql.result), then the rest, as it always has.
+class ChatResult(ResultRows, _TurnHead):
+    """One answered turn. ``rows`` are capped by the business's row cap (``truncated`` says so)."""
+
+    confidence: float | None = None
+    source: Literal["llm", "verified"] | None = None
+    chart: dict[str, Any] | None = Field(None, description="A Vega-Lite spec when the result suits one.")
+    error: TurnErrorOut | None = Field(
+        None, description="Why the turn has no rows (e.g. sql_rejected, llm_unavailable, rate_limited)."
+    )
+    usage: TokenUsageOut = Field(default_factory=TokenUsageOut, description="LLM tokens this turn used.")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A checked request: the caller, the business it may act on (None: general), the thread, the text."""
+
+    identity: Identity
+    business_id: str | None
+    thread_id: str
+    message: str
+
+    def context(self, deps: Deps | None) -> Context:
+        return Context.of(self.identity, self.business_id, deps)
+
+    def config(self, callbacks: Sequence[BaseCallbackHandler] = ()) -> RunnableConfig:
+        config: RunnableConfig = {
+            "configurable": {"thread_id": self.thread_id},
+            "metadata": {"user": self.identity.username},
+        }
+        if callbacks:
+            config["callbacks"] = list(callbacks)
+        return config
+
+    def input(self) -> dict[str, Any]:
+        return {"messages": [HumanMessage(self.message)]}
+
+
+@dataclass
+class Timing:
+    """How long the graph ran, so the API can report its own overhead apart (Server-Timing)."""
+
+    graph_ms: float = 0.0
+
+
+async def invoke_turn(
+    graph: Graph,
+    deps: Deps | None,
+    turn: Turn,
+    *,
+    callbacks: Sequence[BaseCallbackHandler] = (),
+    timing: Timing | None = None,
+) -> dict[str, Any]:
+    """The graph's final state after the turn (what the CLI's ``--json`` and the evals read)."""
+    started = time.perf_counter()
+    try:
+        return dict(await graph.ainvoke(turn.input(), turn.config(callbacks), context=turn.context(deps)))
+    finally:
+        if timing is not None:
+            timing.graph_ms = (time.perf_counter() - started) * 1000
+
+
+async def run_turn(graph: Graph, deps: Deps | None, turn: Turn, timing: Timing | None = None) -> ChatResult:
+    return finish(turn, await invoke_turn(graph, deps, turn, timing=timing))
+
+
+async def stream_turn(
+    graph: Graph, deps: Deps | None, turn: Turn, timing: Timing | None = None
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """(event, data) pairs: ``node`` per finished node, ``token`` per answer chunk, ``final`` once.
+
+    A failure after the stream began becomes an ``error`` event in the API's error shape.
+    """
+    started = time.perf_counter()
+    state: dict[str, Any] = {}
+    streamed = False
+    try:
+        async for mode, payload in graph.astream(
+            turn.input(),
+            turn.config(),
+            context=turn.context(deps),
+            stream_mode=["updates", "messages", "values"],
+        ):
+            data: Any = payload
+            if mode == "values":
+                state = data
+            elif mode == "updates":
+                for node in data:
+                    if not node.startswith("__"):
+                        yield "node", {"node": node}
+            elif mode == "messages":
+                chunk, meta = data
+                if (
+                    isinstance(chunk, AIMessageChunk)
+                    and ANSWER_TAG in (meta.get("tags") or [])
+                    and chunk.text
+                ):
+                    streamed = True
+                    yield "token", {"text": chunk.text}
+    except BizsqlError as exc:
+        yield "error", {"error": exc.code, "detail": exc.detail}
+        return
+    finally:
+        if timing is not None:
+            timing.graph_ms = (time.perf_counter() - started) * 1000
+    result = finish(turn, state)
+    if not streamed and result.answer:
+        yield "token", {"text": result.answer}
+    yield "final", result.model_dump(mode="json")
+
+
+def finish(turn: Turn, state: dict[str, Any]) -> ChatResult:
+    result = shape(turn.thread_id, state)
+    business = turn.business_id or "-"
+    CHAT_TURNS.labels(business=business, intent=result.intent, source=result.source or "-").inc()
+    if result.error is not None and result.error.code == "sql_rejected":
+        SQL_REFUSALS.labels(business=business).inc()
+    return result
+
+
+def shape(thread_id: str, state: dict[str, Any]) -> ChatResult:
+    """The API's view of the graph's final state."""
+    rows = ResultRows.model_validate(state.get("result") or NO_ROWS)
+    sql = state.get("sql") or None
+    return ChatResult(
+        **dict(rows),
+        thread_id=thread_id,
+        intent=str(state.get("intent") or "general"),
+        answer=str(state.get("answer") or ""),
+        sql=sql,
+        confidence=float(state["confidence"]) if sql and state.get("confidence") is not None else None,
+        source=state.get("source") if sql else None,
+        chart=state.get("chart"),
+        error=TurnErrorOut(**state["error"]) if state.get("error") else None,
+        usage=TokenUsageOut(**(state.get("usage") or {})),
+    )
