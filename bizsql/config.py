@@ -165,6 +165,24 @@ class Settings(LlmSettings):
         ge=0,
         description="Times a database error sends the SQL back to the LLM to fix, after the first try.",
     )
+    max_steps: int = Field(
+        4,
+        ge=1,
+        le=10,
+        description="Most steps (queries) of a planned multi-step turn; a plan the LLM writes longer is cut.",
+    )
+    plan_step_tokens: int = Field(
+        4000,
+        ge=0,
+        description="LLM tokens one plan step is expected to use, for the budget check that refuses a "
+        "plan before it starts when the business's daily budget cannot pay for all of its steps.",
+    )
+    plan_prior_rows: int = Field(
+        50,
+        ge=0,
+        description="Rows of an earlier step shown to the LLM writing a later step's SQL (none in privacy "
+        "mode, where it reuses the earlier step's SQL instead).",
+    )
     summary_rows: int = Field(
         20, ge=0, description="Result rows shown to the LLM to write the summary (none in privacy mode)."
     )

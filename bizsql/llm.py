@@ -94,6 +94,10 @@ class LlmBudget(Protocol):
 
     async def record(self, business_id: str, usage: TokenUsage) -> None: ...
 
+    async def remaining(self, business_id: str) -> int | None:
+        """Tokens left today (None: no limit, or not known), for refusing a plan before it starts."""
+        ...
+
 
 class MissingToolCall(Exception):
     """The model answered, but not with the structured output we asked for (worth one more try)."""
@@ -157,6 +161,10 @@ class LlmClient:
         self.structured_mode = structured_mode
         self.key_variable = key_variable
         self._backoff = (backoff_initial, backoff_max)
+
+    async def budget_left(self, business_id: str) -> int | None:
+        """Tokens the business may still spend today (None: no limit, or no budget here)."""
+        return await self.budget.remaining(business_id) if self.budget is not None else None
 
     async def structured(
         self, schema: type[T], messages: Sequence[BaseMessage], *, business_id: str, tags: Sequence[str] = ()

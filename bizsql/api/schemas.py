@@ -142,6 +142,15 @@ class ThreadPage(BaseModel):
     next_offset: int | None = Field(description="Pass as offset for the next page; null on the last page.")
 
 
+class LoggedStepOut(BaseModel):
+    """One step of a planned answer, as the conversation keeps it (its rows are not kept)."""
+
+    question: str
+    sql: str | None = None
+    row_count: int | None = None
+    error: str | None = Field(None, description="The step's error code, when it failed.")
+
+
 class MessageOut(BaseModel):
     role: str
     content: str
@@ -149,6 +158,7 @@ class MessageOut(BaseModel):
     intent: str | None = None
     sql: str | None = None
     row_count: int | None = None
+    steps: list[LoggedStepOut] | None = None
 
 
 class Thread(ThreadSummary):

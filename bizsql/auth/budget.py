@@ -73,6 +73,21 @@ class TokenBudget:
                 seconds_to_midnight(),
             )
 
+    async def remaining(self, business_id: str) -> int | None:
+        """Tokens left today; None when the business has no limit or Redis cannot say (fail-open)."""
+        if not business_id:
+            return None
+        limit = (await self._configs.get(business_id)).daily_token_budget
+        if limit is None:
+            return None
+        try:
+            return max(limit - await self.spent(business_id), 0)
+        except RedisError:
+            if not self._fail_open:
+                raise
+            REDIS_FAIL_OPEN.labels(check="token_budget").inc()
+            return None
+
     async def record(self, business_id: str, usage: TokenUsage) -> None:
         LLM_CALLS.labels(business=business_id or "-").inc(usage.calls)
         LLM_TOKENS.labels(business=business_id or "-", kind="input").inc(usage.input_tokens)

@@ -13,16 +13,19 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from bizsql.graph.context import Context
-from bizsql.graph.state import InputState, State
+from bizsql.graph.state import InputState, State, StepInput, StepOutput, StepState
 from bizsql.nodes.answer_general import answer_general
 from bizsql.nodes.classify import classify
+from bizsql.nodes.combine import combine
 from bizsql.nodes.execute import execute
 from bizsql.nodes.generate_sql import generate_sql
 from bizsql.nodes.load_context import load_context
 from bizsql.nodes.match_verified import match_verified
 from bizsql.nodes.persist import persist
+from bizsql.nodes.plan import plan
 from bizsql.nodes.respond import respond
 from bizsql.nodes.retrieve_schema import retrieve_schema
+from bizsql.nodes.steps import check_step_sql, finish_step, gather_steps, next_steps, start_step
 from bizsql.nodes.validate import validate
 
 
@@ -32,22 +35,55 @@ def after_match(state: State) -> Literal["validate", "classify", "persist"]:
     return "validate" if state.get("source") == "verified" else "classify"
 
 
-def after_classify(state: State) -> Literal["retrieve_schema", "answer_general", "persist"]:
+def after_classify(state: State) -> Literal["retrieve_schema", "plan", "answer_general", "persist"]:
     if state.get("answer"):
         return "persist"  # clarifying question, no business, or no LLM: already answered
-    return "answer_general" if state.get("intent") == "general" else "retrieve_schema"
+    if state.get("intent") == "general":
+        return "answer_general"
+    return "plan" if state.get("needs_plan") else "retrieve_schema"
 
 
-def after_retrieve(state: State) -> Literal["validate", "generate_sql"]:
+def after_retrieve(state: State | StepState) -> Literal["validate", "generate_sql"]:
     return "validate" if state.get("source") == "verified" else "generate_sql"
 
 
-def after_generate(state: State) -> Literal["validate", "respond"]:
+def after_generate(state: State | StepState) -> Literal["validate", "respond"]:
     return "respond" if state.get("error") else "validate"
 
 
-def after_validate(state: State) -> Literal["execute", "respond"]:
+def after_validate(state: State | StepState) -> Literal["execute", "respond"]:
     return "respond" if state.get("error") else "execute"
+
+
+def after_execute(state: State | StepState) -> Literal["generate_sql", "respond"]:
+    return "generate_sql" if state.get("retry") else "respond"
+
+
+def build_step_graph() -> CompiledStateGraph[StepState, Context, StepInput, StepOutput]:
+    """One step of a plan: the SQL path of a one-step turn (same nodes, same retries), read-only, in its
+    own state. It keeps no checkpoints of its own (the turn checkpoints each finished step); a stream
+    with ``subgraphs=True`` shows its nodes and its step events as it runs."""
+    builder = StateGraph(StepState, context_schema=Context, input_schema=StepInput, output_schema=StepOutput)
+    builder.add_node("start_step", start_step)
+    builder.add_node("retrieve_schema", retrieve_schema)
+    builder.add_node("generate_sql", generate_sql)
+    builder.add_node("validate", check_step_sql)
+    builder.add_node("execute", execute)
+    builder.add_node("finish_step", finish_step)
+    builder.add_edge(START, "start_step")
+    builder.add_edge("start_step", "retrieve_schema")
+    builder.add_conditional_edges("retrieve_schema", after_retrieve)
+    builder.add_conditional_edges(
+        "generate_sql", after_generate, {"validate": "validate", "respond": "finish_step"}
+    )
+    builder.add_conditional_edges(
+        "validate", after_validate, {"execute": "execute", "respond": "finish_step"}
+    )
+    builder.add_conditional_edges(
+        "execute", after_execute, {"generate_sql": "generate_sql", "respond": "finish_step"}
+    )
+    builder.add_edge("finish_step", END)
+    return builder.compile(checkpointer=False, name="step")
 
 
 def build_graph(
@@ -62,8 +98,12 @@ def build_graph(
     builder.add_node("retrieve_schema", retrieve_schema)
     builder.add_node("generate_sql", generate_sql)
     builder.add_node("validate", validate)
-    builder.add_node("execute", execute)  # returns Command: back to generate_sql, or on to respond
+    builder.add_node("execute", execute)
     builder.add_node("respond", respond)
+    builder.add_node("plan", plan)
+    builder.add_node("run_step", build_step_graph())  # one run per Send
+    builder.add_node("gather_steps", gather_steps)
+    builder.add_node("combine", combine)
     builder.add_node("persist", persist)
 
     builder.add_edge(START, "load_context")
@@ -73,6 +113,11 @@ def build_graph(
     builder.add_conditional_edges("retrieve_schema", after_retrieve)
     builder.add_conditional_edges("generate_sql", after_generate)
     builder.add_conditional_edges("validate", after_validate)
+    builder.add_conditional_edges("execute", after_execute)
+    builder.add_conditional_edges("plan", next_steps, ["run_step", "combine", "persist"])
+    builder.add_edge("run_step", "gather_steps")
+    builder.add_conditional_edges("gather_steps", next_steps, ["run_step", "combine", "persist"])
+    builder.add_edge("combine", "persist")
     builder.add_edge("answer_general", "persist")
     builder.add_edge("respond", "persist")
     builder.add_edge("persist", END)

@@ -40,6 +40,14 @@ class TokenUsageOut(BaseModel):
     calls: int = 0
 
 
+class StepOut(ResultRows):
+    """One step of a planned turn: its question, its SQL and rows, or why it failed."""
+
+    question: str
+    sql: str | None = None
+    error: TurnErrorOut | None = None
+
+
 class _TurnHead(BaseModel):
     thread_id: str
     intent: str = Field(
@@ -61,6 +69,11 @@ class ChatResult(ResultRows, _TurnHead):
         None, description="Why the turn has no rows (e.g. sql_rejected, llm_unavailable, rate_limited)."
     )
     usage: TokenUsageOut = Field(default_factory=TokenUsageOut, description="LLM tokens this turn used.")
+    steps: list[StepOut] | None = Field(
+        None,
+        description="A planned turn's steps in order (the top-level SQL and rows are then the last step's "
+        "that ran); absent for a one-step turn.",
+    )
 
 
 @dataclass(frozen=True)
@@ -121,25 +134,36 @@ async def stream_turn(
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """(event, data) pairs: ``node`` per finished node, ``token`` per answer chunk, ``final`` once.
 
-    A failure after the stream began becomes an ``error`` event in the API's error shape.
+    A planned turn adds ``plan`` (its steps' questions) and, for each step, ``step_started``,
+    ``step_sql`` and ``step_rows`` as it runs (steps that need nothing from each other run at once, so
+    their events interleave). A failure after the stream began becomes an ``error`` event in the API's
+    error shape.
     """
     started = time.perf_counter()
     state: dict[str, Any] = {}
     streamed = False
     try:
-        async for mode, payload in graph.astream(
+        async for namespace, mode, payload in graph.astream(
             turn.input(),
             turn.config(),
             context=turn.context(deps),
-            stream_mode=["updates", "messages", "values"],
+            stream_mode=["updates", "messages", "values", "custom"],
+            subgraphs=True,  # a plan's steps run as subgraphs: their events come from inside them
         ):
             data: Any = payload
-            if mode == "values":
+            if mode == "custom" and isinstance(data, dict) and "event" in data:
+                yield str(data["event"]), {k: v for k, v in data.items() if k != "event"}
+            elif namespace:
+                continue  # a step's own nodes and values: its step events say what a client needs
+            elif mode == "values":
                 state = data
             elif mode == "updates":
-                for node in data:
-                    if not node.startswith("__"):
-                        yield "node", {"node": node}
+                for node, update in data.items():
+                    if node.startswith("__"):
+                        continue
+                    yield "node", {"node": node}
+                    if node == "plan" and (update or {}).get("plan"):
+                        yield "plan", {"steps": [step["question"] for step in update["plan"]]}
             elif mode == "messages":
                 chunk, meta = data
                 if (
@@ -185,4 +209,16 @@ def shape(thread_id: str, state: dict[str, Any]) -> ChatResult:
         chart=state.get("chart"),
         error=TurnErrorOut(**state["error"]) if state.get("error") else None,
         usage=TokenUsageOut(**(state.get("usage") or {})),
+        steps=[step_out(step) for step in state["steps"]] if state.get("steps") else None,
+    )
+
+
+def step_out(step: dict[str, Any]) -> StepOut:
+    rows = ResultRows.model_validate(step.get("result") or NO_ROWS)
+    error = step.get("error")
+    return StepOut(
+        **dict(rows),
+        question=str(step.get("question", "")),
+        sql=step.get("sql") or None,
+        error=TurnErrorOut(**error) if error else None,
     )

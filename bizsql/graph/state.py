@@ -34,6 +34,32 @@ class TurnError(TypedDict):
     detail: str
 
 
+class PlanStep(TypedDict):
+    """One step of a plan: a sub-question, and the earlier steps (0-based) whose results it needs."""
+
+    question: str
+    uses: list[int]
+
+
+class StepResult(TypedDict, total=False):
+    """What one step of a plan did: its SQL and result (``QueryResult`` as data), or why it failed."""
+
+    index: int
+    question: str
+    sql: str
+    source: Source
+    confidence: float
+    result: dict[str, Any] | None
+    error: TurnError | None
+
+
+def merge_steps(before: list[StepResult] | None, added: list[StepResult] | None) -> list[StepResult]:
+    """The reducer of ``steps``: parallel steps each add their own result; kept in plan order."""
+    merged = {s["index"]: s for s in (before or [])}
+    merged.update({s["index"]: s for s in (added or [])})
+    return [merged[i] for i in sorted(merged)]
+
+
 class InputState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
 
@@ -56,9 +82,54 @@ class State(InputState, total=False):
     """The statement's ``sql.result.QueryResult`` as plain data (``model_dump``), for any checkpointer."""
     error: TurnError | None
     attempts: int
+    retry: bool
+    """Set by execute: the database refused the SQL and the LLM may fix it (back to generate_sql)."""
     answer: str
     chart: dict[str, Any] | None
     usage: Annotated[TurnUsage, count_usage]
+    needs_plan: bool
+    """Set by classify: the question needs several queries, so the plan node writes them."""
+    plan: list[PlanStep]
+    steps: Annotated[list[StepResult], merge_steps]
+    """A planned turn's steps as they finish (empty for a one-step turn)."""
+
+
+class StepInput(TypedDict, total=False):
+    """What the plan sends to one step: its place in the plan, its question, earlier results it uses."""
+
+    index: int
+    question: str
+    used: list[StepResult]
+    """The earlier steps this one uses (their SQL and rows)."""
+
+
+class StepOutput(TypedDict, total=False):
+    """What a step gives back to the turn: its result, and the LLM tokens it used."""
+
+    steps: Annotated[list[StepResult], merge_steps]
+    usage: Annotated[TurnUsage, count_usage]
+
+
+class StepState(StepInput, StepOutput, total=False):
+    """One step's own working state: the fields the SQL nodes read and write, as in a one-step turn.
+
+    ``read_only``: a plan only reads; a write is a question of its own, which waits for approval."""
+
+    prior: str
+    """The earlier steps it uses, as prompt text (``nodes.steps.prior_results``)."""
+    read_only: bool
+    schema_context: str
+    tables: list[str]
+    glossary_terms: list[str] | None
+    sql: str
+    confidence: float
+    explanation: str
+    source: Source
+    verified_question: str
+    result: dict[str, Any] | None
+    error: TurnError | None
+    attempts: int
+    retry: bool
 
 
 TURN_DEFAULTS: State = {
@@ -78,5 +149,9 @@ TURN_DEFAULTS: State = {
     "answer": "",
     "chart": None,
     "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0, "calls": 0},
+    "retry": False,
+    "needs_plan": False,
+    "plan": [],
+    "steps": [],
 }
 """A new turn starts from these, so a follow-up never inherits the last turn's SQL, rows or error."""

@@ -34,6 +34,11 @@ class Classification(BaseModel):
         default="", description="With earlier turns: the latest message, standing alone."
     )
     clarifying_question: str = Field(default="", description="For clarify: one short question back.")
+    needs_plan: bool = Field(
+        default=False,
+        description="For database: true only when it takes several separate queries, a later one using "
+        "an earlier one's results, or results compared side by side.",
+    )
 
 
 def table_names(scope: RunScope) -> str:
@@ -83,6 +88,7 @@ async def classify(
         update["answer"] = result.clarifying_question.strip() or DEFAULT_CLARIFY
     else:
         update["question"] = question
+        update["needs_plan"] = result.intent == "database" and result.needs_plan
     if "answer" in update:
         update["messages"] = [answer_message(update["answer"], intent=update["intent"])]
     return update

@@ -51,7 +51,13 @@ def transcript(messages: Sequence[AnyMessage]) -> str:
             lines.append(f"User: {message.text.strip()}")
         elif isinstance(message, AIMessage):
             lines.append(f"Assistant: {message.text.strip()}")
-            sql = (message.additional_kwargs.get(META_KEY) or {}).get("sql")
-            if sql:
-                lines.append(f"  (SQL used: {' '.join(sql.split())})")
+            meta = message.additional_kwargs.get(META_KEY) or {}
+            steps = meta.get("steps") or []
+            for number, step in enumerate(steps, start=1):  # a plan: every step, so "the second" resolves
+                if step.get("sql"):
+                    lines.append(
+                        f"  (step {number}, {step.get('question', '')}: {' '.join(step['sql'].split())})"
+                    )
+            if meta.get("sql") and not steps:
+                lines.append(f"  (SQL used: {' '.join(meta['sql'].split())})")
     return data_block(data.CONVERSATION, "\n".join(lines) or "(none)")

@@ -1,28 +1,25 @@
 """execute: run the SQL through the executor (in-process or over MCP) as the business's own role.
 
-A database error (a wrong column, a syntax slip) goes back to generate_sql with the message, at most
-``max_sql_retries`` times; any other error (a refusal, a timeout, the SQL service down) ends the turn
-with an answer that says so, so the thread never keeps a question without one.
+A database error (a wrong column, a syntax slip) goes back to generate_sql with the message (``retry``),
+at most ``max_sql_retries`` times; any other error (a refusal, a timeout, the SQL service down) ends the
+turn (or the plan's step) with an answer that says so, so the thread never keeps a question without one.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 from langgraph.runtime import Runtime
-from langgraph.types import Command
 
 from bizsql.errors import BizsqlError, QueryFailed, QueryTimeout
 from bizsql.graph.context import Context
-from bizsql.graph.state import State
+from bizsql.graph.state import State, StepState
 from bizsql.nodes.answers import turn_error
 from bizsql.nodes.scope import begin
 
 
 async def execute(
-    state: State,
+    state: State | StepState,
     runtime: Runtime[Context],
-) -> Command[Literal["generate_sql", "respond"]]:
+) -> State:
     scope = await begin(runtime)
     assert scope.business is not None
     try:
@@ -30,7 +27,7 @@ async def execute(
             state.get("sql", ""), business=scope.business, identity=scope.ctx.identity
         )
     except QueryTimeout as exc:  # a QueryFailed, but a rewrite would time out again: end the turn
-        return Command(update={"error": turn_error(exc), "result": None}, goto="respond")
+        return {"error": turn_error(exc), "result": None, "retry": False}
     except QueryFailed as exc:
         attempts = state.get("attempts", 0) + 1
         retry = (
@@ -38,8 +35,7 @@ async def execute(
             and scope.deps.llm is not None
             and attempts <= scope.deps.settings.max_sql_retries
         )
-        update: State = {"error": turn_error(exc), "result": None, "attempts": attempts}
-        return Command(update=update, goto="generate_sql" if retry else "respond")
+        return {"error": turn_error(exc), "result": None, "attempts": attempts, "retry": retry}
     except BizsqlError as exc:  # refused, timed out, or the SQL service down: the turn still gets its answer
-        return Command(update={"error": turn_error(exc), "result": None}, goto="respond")
-    return Command(update={"result": result.model_dump(), "error": None}, goto="respond")
+        return {"error": turn_error(exc), "result": None, "retry": False}
+    return {"result": result.model_dump(), "error": None, "retry": False}

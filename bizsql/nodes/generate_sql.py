@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from bizsql.errors import LlmUnavailable, RateLimited
 from bizsql.graph.context import Context
-from bizsql.graph.state import State
+from bizsql.graph.state import State, StepState
 from bizsql.nodes.answers import llm_failure, turn_error
 from bizsql.nodes.conversation import data_block, last_messages, transcript
 from bizsql.nodes.scope import RunScope, begin
@@ -38,9 +39,9 @@ def schema_section(schema: str) -> str:
     return prompt.SCHEMA.format(block=data_block(data.SCHEMA, schema)) if schema.strip() else ""
 
 
-async def sql_messages(scope: RunScope, state: State) -> list[BaseMessage]:
+async def sql_messages(scope: RunScope, state: State | StepState) -> list[BaseMessage]:
     """The generation prompt: rules, the glossary terms that matter, instructions, the retrieved schema,
-    close verified examples, and the conversation when there is one."""
+    close verified examples, a plan step's earlier results, and the conversation when there is one."""
     business = scope.business
     assert business is not None
     settings = scope.deps.settings
@@ -52,7 +53,7 @@ async def sql_messages(scope: RunScope, state: State) -> list[BaseMessage]:
         )
         if e.score >= settings.verified_example_min_similarity
     ]
-    may_write = business.allow_writes and scope.ctx.identity.may_write
+    may_write = business.allow_writes and scope.ctx.identity.may_write and not state.get("read_only")
     terms = state.get("glossary_terms")
     glossary = {k: v for k, v in business.glossary.items() if terms is None or k in terms}
     sections = [
@@ -62,6 +63,7 @@ async def sql_messages(scope: RunScope, state: State) -> list[BaseMessage]:
         prompt.section(
             prompt.EXAMPLES, "\n\n".join(f"Q: {e.question}\nSQL: {one_line(e.sql)}" for e in examples)
         ),
+        prompt.section(prompt.EARLIER_STEPS, str(state.get("prior") or "")),  # a plan's step only
     ]
     system = prompt.SYSTEM.format(
         business_name=business.name,
@@ -72,7 +74,7 @@ async def sql_messages(scope: RunScope, state: State) -> list[BaseMessage]:
         data_rule=data.RULE,
         sections="".join(sections),
     )
-    history = last_messages(state.get("messages", []), settings.context_messages)
+    history = last_messages(cast(list[AnyMessage], state.get("messages") or []), settings.context_messages)
     human = (
         prompt.HUMAN_WITH_HISTORY.format(history=transcript(history), question=question)
         if history
@@ -87,7 +89,7 @@ async def sql_messages(scope: RunScope, state: State) -> list[BaseMessage]:
 
 
 async def generate_sql(
-    state: State,
+    state: State | StepState,
     runtime: Runtime[Context],
 ) -> State:
     scope = await begin(runtime)

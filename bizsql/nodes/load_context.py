@@ -37,6 +37,7 @@ async def load_context(
     update: State = {
         **TURN_DEFAULTS,
         "usage": Overwrite(TURN_DEFAULTS["usage"]),  # type: ignore[typeddict-item]  # a reset, not a sum
+        "steps": Overwrite([]),  # type: ignore[typeddict-item]
         "business_id": scope.ctx.business_id,
         "user": owner or identity.username,
         "question": latest_question(state),

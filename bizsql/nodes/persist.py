@@ -45,6 +45,7 @@ async def persist(
             sql=state.get("sql") or None,
             row_count=result["row_count"] if result else None,
             at=datetime.fromisoformat(meta["at"]) if "at" in meta else datetime.now(UTC),
+            steps=meta.get("steps") or None,
         )
         await store.append_turn(str(thread_id), turn)
     except STORE_ERRORS as exc:  # MongoDB's, ours, the network's: never lose the answer for its document

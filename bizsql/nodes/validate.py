@@ -5,19 +5,19 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from bizsql.graph.context import Context
-from bizsql.graph.state import State
+from bizsql.graph.state import State, StepState
 from bizsql.nodes.scope import begin
 
 
 async def validate(
-    state: State,
+    state: State | StepState,
     runtime: Runtime[Context],
 ) -> State:
     from bizsql.sql.guard import check_sql
 
     scope = await begin(runtime)
     assert scope.business is not None
-    allow_writes = scope.business.allow_writes and scope.ctx.identity.may_write
+    allow_writes = scope.business.allow_writes and scope.ctx.identity.may_write and not state.get("read_only")
     verdict = check_sql(state.get("sql", ""), allow_writes=allow_writes)
     if not verdict.allowed:
         return {"error": {"code": "sql_rejected", "detail": verdict.reason}}

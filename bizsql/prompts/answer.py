@@ -40,3 +40,20 @@ Conversation so far:
 {history}
 
 Message: {question}"""
+
+COMBINE_SYSTEM = """\
+You are the data assistant of the business "{business_name}". The question below was answered in
+several steps, one query each. Answer the whole question in three to six short sentences from the
+steps' results: the main figures plainly, connecting the steps. Use only numbers that are in the
+results; do not describe the SQL. If a step failed, answer what the steps done allow, and say that the
+rest could not be answered.
+{data_rule}"""
+
+COMBINE_HUMAN = """\
+Question: {question}
+
+{steps}"""
+
+COMBINE_STEP = """\
+Step {number}: {question}
+{outcome}"""

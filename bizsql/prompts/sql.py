@@ -22,6 +22,10 @@ SCHEMA = "\n{block}\n"
 GLOSSARY = "Business glossary"
 INSTRUCTIONS = "Business instructions"
 EXAMPLES = "Verified examples (questions with SQL a person checked)"
+EARLIER_STEPS = (
+    "Earlier steps of this question (use their values as literals, an IN list or a VALUES list, or reuse "
+    "their SQL as a subquery; never temporary tables)"
+)
 
 HUMAN = """\
 Question: {question}"""

@@ -47,6 +47,8 @@ class LoggedTurn:
     sql: str | None
     row_count: int | None
     at: datetime
+    steps: list[dict[str, Any]] | None = None
+    """A planned turn's steps: question, SQL, row count and error code of each."""
 
 
 def last_messages(messages: Sequence[BaseMessage], n: int) -> list[BaseMessage]:
@@ -122,6 +124,8 @@ class ConversationStore:
         question = {"role": "user", "content": user_message, "at": at}
         answer = {"role": "assistant", "content": turn.assistant_message, "at": at,
                   "intent": turn.intent, "sql": turn.sql, "row_count": turn.row_count}  # fmt: skip
+        if turn.steps:
+            answer["steps"] = turn.steps
         owner = {"thread_id": thread_id, "user": turn.identity.username, "business_id": business}
         not_yet = {"messages": {"$not": {"$elemMatch": {"role": "user", "at": at, "content": user_message}}}}
         update = {
@@ -251,6 +255,8 @@ def project_messages(
                 "sql": meta.get("sql") or None,
                 "row_count": meta.get("row_count"),
             }
+            if meta.get("steps"):
+                entry["steps"] = meta["steps"]
         entries.append(entry)
     return entries
 

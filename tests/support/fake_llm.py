@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,3 +58,44 @@ class ScriptedChatModel(GenericFakeChatModel):
 
     def prompt_text(self, index: int = -1) -> str:
         return "\n".join(str(m.content) for m in self.prompts[index])
+
+
+class RoutedChatModel(ScriptedChatModel):
+    """Answers by what the prompt says, not by call order, for calls that run at the same time (a plan's
+    parallel steps): each route is a text the prompt must contain and its answer, used once, first
+    match first. Records every prompt, and when each call began and ended (to show overlap)."""
+
+    routes: list[tuple[str, Any]] = Field(default_factory=list)
+    delay_s: float = 0.0
+    calls: list[tuple[str, float, float]] = Field(default_factory=list)
+
+    @classmethod
+    def routed(cls, *routes: tuple[str, Any], delay_s: float = 0.0) -> RoutedChatModel:
+        return cls(messages=iter(()), routes=list(routes), delay_s=delay_s)
+
+    def _answer(self, messages: list[BaseMessage]) -> tuple[str, AIMessage]:
+        self.prompts.append(list(messages))
+        text = "\n".join(str(m.content) for m in messages)
+        for i, (key, answer) in enumerate(self.routes):
+            if key in text:
+                del self.routes[i]
+                if isinstance(answer, BaseException):
+                    raise answer
+                return key, AIMessage(content=answer) if isinstance(answer, str) else answer
+        raise AssertionError(f"no scripted answer for a prompt ending: {text[-300:]!r}")
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        started = time.perf_counter()
+        key, message = self._answer(messages)
+        if self.delay_s:  # a streamed call runs here, in a worker thread
+            time.sleep(self.delay_s)
+        self.calls.append((key, started, time.perf_counter()))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        started = time.perf_counter()
+        key, message = self._answer(messages)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        self.calls.append((key, started, time.perf_counter()))
+        return ChatResult(generations=[ChatGeneration(message=message)])

@@ -21,6 +21,7 @@ from tests.integration.api.conftest import (
     sse_events,
     verified_question,
 )
+from tests.support import plan_script
 from tests.support.stub_mistral import StubMistral, prompt_text, text, tool
 
 pytestmark = pytest.mark.integration
@@ -238,3 +239,43 @@ async def test_conversations_are_listed_newest_first_in_pages_and_deleted_from_b
     gone = await client.get("/debug/redis-conversation", params={"thread_id": threads[0]}, headers=admin)
     assert gone.json()["cached"] is False
     assert (await client.delete(f"/conversations/{threads[0]}", headers=headers)).status_code == 404
+
+
+async def test_a_planned_turn_streams_its_plan_and_each_step_then_the_steps_in_the_final(
+    client: httpx.AsyncClient, headers: Headers, llm: StubMistral, api_settings: Settings
+) -> None:
+    llm.script(*plan_script.planned())
+    response = await client.post(
+        "/chat/stream", json={"message": plan_script.QUESTION}, headers=headers["alice"]
+    )
+    assert response.status_code == 200
+    events = sse_events(response.text)
+    kinds = [kind for kind, _ in events]
+    plan = next(data for kind, data in events if kind == "plan")
+    assert plan["steps"] == [plan_script.TOP_STORES, plan_script.STAFF, plan_script.STAFF_OF_TOP]
+    for index in range(3):
+        mine = [kind for kind, data in events if kind.startswith("step_") and data["index"] == index]
+        assert mine == ["step_started", "step_sql", "step_rows"], (index, mine)
+    started = [i for i, (kind, _) in enumerate(events) if kind == "step_started"]
+    assert kinds.index("plan") < min(started)
+    last_rows = max(i for i, (kind, _) in enumerate(events) if kind == "step_rows")
+    assert last_rows < kinds.index("token") < kinds.index("final") == len(kinds) - 1
+    third = next(d for k, d in events if k == "step_rows" and d["index"] == 2)
+    final = events[-1][1]
+    top = rows_of(api_settings, "acme_retail", plan_script.TOP_STORES_SQL)
+    assert final["steps"][0]["rows"] == top
+    assert final["steps"][2]["sql"] == plan_script.staff_of([row[0] for row in top])
+    assert final["steps"][2]["rows"] == third["rows"] == final["rows"]
+    assert set(final["steps"][0]) >= {"question", "sql", "columns", "rows", "row_count", "truncated", "error"}
+
+    thread = await client.get(f"/conversations/{final['thread_id']}", headers=headers["alice"])
+    answer = thread.json()["messages"][-1]
+    assert [s["sql"] for s in answer["steps"]] == [s["sql"] for s in final["steps"]], "every step is kept"
+
+
+async def test_a_one_step_answer_has_no_steps(
+    client: httpx.AsyncClient, headers: Headers, llm: StubMistral
+) -> None:
+    script_database_turn(llm)
+    body = (await client.post("/chat", json={"message": QUESTION}, headers=headers["alice"])).json()
+    assert body["steps"] is None and body["sql"] == CUSTOMERS_SQL
