@@ -42,6 +42,29 @@ WHERE o.status IN ('shipped', 'delivered') AND c.state = 'TX'
 GROUP BY c.id, c.name, c.city
 ORDER BY revenue DESC, c.id
 LIMIT 5"""
+PLAN_QUESTION = "Which 2 stores took the most orders in 2025, and how many people work at each?"
+BUSIEST_SQL = """SELECT s.id, s.name, count(*) AS orders
+FROM orders o
+JOIN stores s ON s.id = o.store_id
+WHERE o.order_date >= DATE '2025-01-01' AND o.order_date < DATE '2026-01-01'
+GROUP BY s.id, s.name
+ORDER BY orders DESC, s.id
+LIMIT 2"""
+
+
+def staff_sql(store_ids: list[str]) -> str:
+    return (
+        "SELECT e.store_id, count(*) AS employees\nFROM employees e\n"
+        f"WHERE e.store_id IN ({', '.join(store_ids)})\nGROUP BY e.store_id\nORDER BY e.store_id"
+    )
+
+
+def first_column(request: dict[str, Any]) -> list[str]:
+    """What the model reads off the earlier step's rows in its prompt: the store ids."""
+    block = request["messages"][0]["content"].split("id | name | orders", 1)[1].split("</data>", 1)[0]
+    return [line.split(" | ", 1)[0] for line in block.strip().splitlines() if " | " in line]
+
+
 # the stub counts 4 characters a token, and prompts vary a little (table statistics), so no count is shown
 STUB_USAGE = {"input_tokens": "<stub count>", "output_tokens": "<stub count>"}
 STUB_LLM: dict[str, list[Script]] = {
@@ -58,6 +81,26 @@ STUB_LLM: dict[str, list[Script]] = {
             explanation="Revenue per Texas customer over shipped and delivered orders of 2025.",
         ),
         text("Sophia Hall of Houston brought in the most revenue in Texas in 2025."),
+    ],
+    "plan-stream": [
+        tool("Classification", intent="database", standalone_question=PLAN_QUESTION, needs_plan=True),
+        tool(
+            "PlanDraft",
+            steps=[
+                {"question": "The 2 stores with the most orders in 2025", "uses": []},
+                {"question": "The number of employees of each store of step 1", "uses": [1]},
+            ],
+        ),
+        tool("SqlDraft", sql=BUSIEST_SQL, confidence=0.9, explanation="The 2 stores with most 2025 orders."),
+        lambda request: tool(
+            "SqlDraft",
+            sql=staff_sql(first_column(request)),
+            confidence=0.85,
+            explanation="Employees of the two stores.",
+        ),
+        text(
+            "Acme Online took the most orders in 2025 (9,095) and has 11 employees; Acme New York took 2,004 and has 23."
+        ),
     ],
 }
 
