@@ -15,6 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 from bizsql.graph.context import Context
 from bizsql.graph.state import InputState, State
 from bizsql.nodes.answer_general import answer_general
+from bizsql.nodes.approve_write import await_approval, propose_write
 from bizsql.nodes.classify import classify
 from bizsql.nodes.execute import execute
 from bizsql.nodes.generate_sql import generate_sql
@@ -46,8 +47,20 @@ def after_generate(state: State) -> Literal["validate", "respond"]:
     return "respond" if state.get("error") else "validate"
 
 
-def after_validate(state: State) -> Literal["execute", "respond"]:
-    return "respond" if state.get("error") else "execute"
+def after_validate(state: State) -> Literal["execute", "propose_write", "respond"]:
+    if state.get("error"):
+        return "respond"
+    return "propose_write" if state.get("needs_approval") else "execute"
+
+
+def after_propose(state: State) -> Literal["await_approval", "respond"]:
+    return "respond" if state.get("error") else "await_approval"
+
+
+def after_approval(state: State) -> Literal["propose_write", "respond"]:
+    """The rows changed since the dry run: a fresh one, and a new approval."""
+    approval = state.get("approval")
+    return "propose_write" if approval and approval["status"] == "stale" else "respond"
 
 
 def build_graph(
@@ -63,6 +76,8 @@ def build_graph(
     builder.add_node("generate_sql", generate_sql)
     builder.add_node("validate", validate)
     builder.add_node("execute", execute)  # returns Command: back to generate_sql, or on to respond
+    builder.add_node("propose_write", propose_write)  # a write's dry run ...
+    builder.add_node("await_approval", await_approval)  # ... then interrupt() until someone decides
     builder.add_node("respond", respond)
     builder.add_node("persist", persist)
 
@@ -73,6 +88,8 @@ def build_graph(
     builder.add_conditional_edges("retrieve_schema", after_retrieve)
     builder.add_conditional_edges("generate_sql", after_generate)
     builder.add_conditional_edges("validate", after_validate)
+    builder.add_conditional_edges("propose_write", after_propose)
+    builder.add_conditional_edges("await_approval", after_approval)
     builder.add_edge("answer_general", "persist")
     builder.add_edge("respond", "persist")
     builder.add_edge("persist", END)

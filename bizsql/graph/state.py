@@ -14,6 +14,7 @@ from langchain_core.messages.ai import add_usage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
+from bizsql.graph.approval import ApprovalRecord, PendingWrite
 from bizsql.llm import TurnUsage
 
 Intent = Literal["database", "general", "clarify", "unavailable"]
@@ -59,6 +60,10 @@ class State(InputState, total=False):
     answer: str
     chart: dict[str, Any] | None
     usage: Annotated[TurnUsage, count_usage]
+    needs_approval: bool
+    """The SQL is a write that waits for a person's yes after its dry run (``nodes.approve_write``)."""
+    pending_write: PendingWrite | None
+    approval: ApprovalRecord | None
 
 
 TURN_DEFAULTS: State = {
@@ -78,5 +83,8 @@ TURN_DEFAULTS: State = {
     "answer": "",
     "chart": None,
     "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0, "calls": 0},
+    "needs_approval": False,
+    "pending_write": None,
+    "approval": None,
 }
 """A new turn starts from these, so a follow-up never inherits the last turn's SQL, rows or error."""

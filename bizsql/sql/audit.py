@@ -27,7 +27,7 @@ from bizsql.stores.mongo import AUDIT_LOGS
 
 log = structlog.get_logger(__name__)
 
-Outcome = Literal["committed", "refused", "failed", "rolled_back", "read"]
+Outcome = Literal["committed", "refused", "failed", "rolled_back", "read", "dry_run", "rejected", "expired"]
 
 
 @dataclass
@@ -45,6 +45,9 @@ class AuditEntry:
     rows_affected: int | None = None
     duration_ms: float | None = None
     error: str | None = None
+    approved_by: str | None = None
+    """Who said yes to a generated write (the asker, or an admin of the business)."""
+    rejected_by: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def document(self) -> dict[str, Any]:
@@ -104,6 +107,7 @@ class Attempt:
         self.started = time.perf_counter()
         self.recorded = False
         self.commit_entry: Any = None
+        self.approved_by: str | None = None
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
@@ -116,8 +120,10 @@ class Attempt:
         rows: int | None = None,
         error: str | None = None,
         required: bool = False,
+        rejected_by: str | None = None,
     ) -> Any:
-        """Store one audit document; ``required`` turns a failure to store it into QueryFailed."""
+        """Store one audit document; ``required`` turns a failure to store it into QueryFailed.
+        An approved run's entries carry ``self.approved_by``."""
         sink = self.sink
         self.recorded = True
         if sink is None:
@@ -136,6 +142,8 @@ class Attempt:
             rows_affected=rows,
             duration_ms=round(self.elapsed_ms(), 3),
             error=error,
+            approved_by=self.approved_by,
+            rejected_by=rejected_by,
         )
         try:
             return await sink.record(entry)

@@ -7,8 +7,9 @@ Rows come through a server-side cursor with every value cut on the server and ev
 bytes still allowed (``sql.capped``), so neither a million rows nor one huge value costs more than the
 business's caps. Writes run as the writer role, only when the business allows writes and the user is an
 editor or admin; they are priced and their rows counted before they run (``sql.writes``), and every
-attempt is audited. Statements go over the extended protocol (``binary=True``), where PostgreSQL itself
-refuses a second statement.
+attempt is audited. A generated write may first run as a dry run (rolled back, showing its row count and
+a sample) and then, approved, run again only if it changes the same number of rows. Statements go over
+the extended protocol (``binary=True``), where PostgreSQL itself refuses a second statement.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import psycopg
@@ -27,7 +29,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from bizsql.auth.identity import Identity
 from bizsql.config import Settings
-from bizsql.errors import BizsqlError, QueryFailed, SqlRejected, TenantDenied
+from bizsql.errors import BizsqlError, QueryFailed, SqlRejected, TenantDenied, WriteChanged
 from bizsql.sql.audit import Attempt, MongoAudit, as_audit_sink
 from bizsql.sql.capped import (
     CappedRows,
@@ -53,7 +55,7 @@ from bizsql.sql.session import (
     total_cost,
     transaction,
 )
-from bizsql.sql.writes import rows_to_change
+from bizsql.sql.writes import rows_to_change, with_returning
 from bizsql.stores.business import BusinessConfig
 
 __all__ = ["MongoAudit", "SqlExecutor"]
@@ -63,6 +65,17 @@ T = TypeVar("T")
 CURSOR = "bizsql_rows"
 CATALOG_RECHECK_S = 2.0
 CATALOG_TIMEOUT_MS = 5_000
+SAMPLE_ROWS = 10
+"""Rows of the change a dry run shows."""
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """How a write ends: committed as written (the default), rolled back (a dry run), or committed only
+    when it changes ``expected_rows`` rows (an approved write)."""
+
+    dry_run: bool = False
+    expected_rows: int | None = None
 
 
 class _Reconnect(Exception):
@@ -85,21 +98,8 @@ class SqlExecutor:
     ) -> QueryResult:
         """Run one statement for ``identity``; raises SqlRejected, TenantDenied, QueryFailed, QueryTimeout."""
         attempt = Attempt(self.audit, sql, business, identity, source)
-        if not identity.may_access(business.business_id):
-            denied = Verdict(allowed=False, kind="unknown", reason="not your business", tables=[])
-            await attempt.record(denied, "refused")
-            raise TenantDenied(f"{identity.username} may not query {business.business_id}")
-        judged = await self.judge(sql, business, allow_writes=True)
+        judged = await self._admit(sql, business, identity, attempt)
         verdict = judged.verdict
-        if verdict.kind == "write":  # who may write comes first: no other reason matters then
-            why = write_refusal(business, identity)
-            if why:
-                verdict = verdict.model_copy(update={"allowed": False, "reason": why, "retryable": False})
-        if not verdict.allowed:
-            await attempt.record(verdict, "refused")  # refusals are rare and say who probes what
-            if verdict.retryable:  # a name the business does not have: the LLM may rewrite it
-                raise QueryFailed(verdict.reason)
-            raise SqlRejected(verdict.reason)
         if verdict.kind == "write":
             return await self._write(judged, business, attempt)
         try:
@@ -116,6 +116,74 @@ class SqlExecutor:
         if self.settings.audit_reads:
             await attempt.record(verdict, "read", rows=result.row_count)
         return result
+
+    async def dry_run(
+        self, sql: str, *, business: BusinessConfig, identity: Identity, source: str = "graph"
+    ) -> QueryResult:
+        """A write on the same guarded path as ``run``, in a transaction that is rolled back: the rows it
+        would change (``rows_affected``) and up to ``SAMPLE_ROWS`` of them as changed. Audited as a dry run.
+        (An INSERT's dry run draws its sequence values, as any rolled-back INSERT does.)"""
+        attempt = Attempt(self.audit, sql, business, identity, source)
+        judged = await self._admit(sql, business, identity, attempt)
+        if judged.verdict.kind != "write":
+            raise SqlRejected("only a write (INSERT, UPDATE or DELETE) has a dry run")
+        return await self._write(judged, business, attempt, WritePlan(dry_run=True))
+
+    async def run_approved(
+        self,
+        sql: str,
+        *,
+        business: BusinessConfig,
+        identity: Identity,
+        expected_rows: int,
+        approved_by: str,
+        source: str = "graph",
+    ) -> QueryResult:
+        """The write ``identity`` asked for, after ``approved_by`` said yes to its dry run: committed only
+        if it changes exactly ``expected_rows`` rows, else rolled back with WriteChanged."""
+        attempt = Attempt(self.audit, sql, business, identity, source)
+        attempt.approved_by = approved_by
+        judged = await self._admit(sql, business, identity, attempt)
+        if judged.verdict.kind != "write":
+            raise SqlRejected("only a write (INSERT, UPDATE or DELETE) waits for an approval")
+        return await self._write(judged, business, attempt, WritePlan(expected_rows=expected_rows))
+
+    async def record_decision(
+        self,
+        sql: str,
+        *,
+        business: BusinessConfig,
+        identity: Identity,
+        outcome: Literal["rejected", "expired"],
+        rows: int | None,
+        rejected_by: str | None = None,
+        source: str = "graph",
+    ) -> None:
+        """Audit a generated write that never ran: rejected by a person, or not decided in time."""
+        attempt = Attempt(self.audit, sql, business, identity, source)
+        verdict = (await self.judge(sql, business, allow_writes=True)).verdict
+        await attempt.record(verdict, outcome, rows=rows, rejected_by=rejected_by)
+
+    async def _admit(
+        self, sql: str, business: BusinessConfig, identity: Identity, attempt: Attempt
+    ) -> Judgement:
+        """The business, the guard and the right to write, in this order; each refusal is audited."""
+        if not identity.may_access(business.business_id):
+            denied = Verdict(allowed=False, kind="unknown", reason="not your business", tables=[])
+            await attempt.record(denied, "refused")
+            raise TenantDenied(f"{identity.username} may not query {business.business_id}")
+        judged = await self.judge(sql, business, allow_writes=True)
+        verdict = judged.verdict
+        if verdict.kind == "write":  # who may write comes first: no other reason matters then
+            why = write_refusal(business, identity)
+            if why:
+                verdict = verdict.model_copy(update={"allowed": False, "reason": why, "retryable": False})
+        if not verdict.allowed:
+            await attempt.record(verdict, "refused")  # refusals are rare and say who probes what
+            if verdict.retryable:  # a name the business does not have: the LLM may rewrite it
+                raise QueryFailed(verdict.reason)
+            raise SqlRejected(verdict.reason)
+        return judged
 
     async def judge(self, sql: str, business: BusinessConfig, *, allow_writes: bool = False) -> Judgement:
         """The guard's judgement with the business's catalog; an unknown name rereads a catalog older than
@@ -203,14 +271,16 @@ class SqlExecutor:
 
         return await self._with_connection(key, work, business)
 
-    async def _write(self, judged: Judgement, business: BusinessConfig, attempt: Attempt) -> QueryResult:
+    async def _write(
+        self, judged: Judgement, business: BusinessConfig, attempt: Attempt, plan: WritePlan = WritePlan()
+    ) -> QueryResult:
         assert business.database.writer_role  # write_refusal() checked it
         key = self.pools.key(business, business.database.writer_role)
         try:
             return await self._with_connection(
-                key, lambda conn: self._write_on(conn, judged, business, attempt), business, check=True
+                key, lambda conn: self._write_on(conn, judged, business, attempt, plan), business, check=True
             )
-        except SqlRejected:
+        except (SqlRejected, WriteChanged):
             raise
         except BizsqlError as exc:
             if attempt.commit_entry is not None:
@@ -220,7 +290,12 @@ class SqlExecutor:
             raise
 
     async def _write_on(
-        self, conn: AsyncConnection, judged: Judgement, business: BusinessConfig, attempt: Attempt
+        self,
+        conn: AsyncConnection,
+        judged: Judgement,
+        business: BusinessConfig,
+        attempt: Attempt,
+        plan: WritePlan,
     ) -> QueryResult:
         verdict, limit, started = judged.verdict, business.max_write_rows, time.perf_counter()
         try:
@@ -239,14 +314,16 @@ class SqlExecutor:
                         f"the write would change {expected:,} rows, more than this business's limit of "
                         f"{limit:,}; nothing was run and nothing changed"
                     )
-                columns = await describe(conn, judged.statement)
-                rows = _capped(columns, business)
+                assert judged.tree is not None
+                statement = with_returning(judged.tree) if plan.dry_run else judged.statement
+                columns = await describe(conn, statement)
+                rows = _capped(columns, business, SAMPLE_ROWS if plan.dry_run else None)
                 if columns:
-                    query = capped_write(judged.statement, columns, business.max_value_chars)
+                    query = capped_write(statement, columns, business.max_value_chars)
                     await stream_capped(cur, query, rows)
                     affected = rows.seen
                 else:
-                    await cur.execute(judged.statement, binary=True)
+                    await cur.execute(statement, binary=True)
                     affected = cur.rowcount
                 if affected > limit:  # more rows matched than were counted a moment ago
                     await attempt.record(verdict, "rolled_back", rows=affected, error="over the row limit")
@@ -254,9 +331,7 @@ class SqlExecutor:
                         f"the write would change {affected:,} rows, more than this business's limit of "
                         f"{limit:,}; it was rolled back and nothing changed"
                     )
-                attempt.commit_entry = await attempt.record(
-                    verdict, "committed", rows=affected, required=True
-                )
+                await self._end_write(cur, verdict, attempt, plan, affected)
         except psycopg.Error as exc:
             if attempt.commit_entry is None:
                 raise  # nothing was committed: the caller may retry on a fresh connection
@@ -266,6 +341,23 @@ class SqlExecutor:
             ) from exc
         result = _query_result(rows, "write", started)
         return result.model_copy(update={"rows_affected": affected, "duration_ms": attempt.elapsed_ms()})
+
+    @staticmethod
+    async def _end_write(
+        cur: AsyncCursor[Any], verdict: Verdict, attempt: Attempt, plan: WritePlan, affected: int
+    ) -> None:
+        """Inside the write's transaction: roll a dry run back, refuse an approved write whose rows
+        changed, or record the commit (the transaction commits after this)."""
+        if plan.dry_run:
+            await attempt.record(verdict, "dry_run", rows=affected, required=True)
+            await cur.execute("ROLLBACK")
+            return
+        if plan.expected_rows is not None and affected != plan.expected_rows:
+            await attempt.record(
+                verdict, "rolled_back", rows=affected, error="the row count changed since the dry run"
+            )
+            raise WriteChanged(plan.expected_rows, affected)
+        attempt.commit_entry = await attempt.record(verdict, "committed", rows=affected, required=True)
 
     async def _rows_to_change(
         self, cur: AsyncCursor[Any], judged: Judgement, business: BusinessConfig
@@ -340,8 +432,9 @@ class SqlExecutor:
             raise _Reconnect(first_line(exc)) from exc
 
 
-def _capped(columns: list[OutputColumn], business: BusinessConfig) -> CappedRows:
-    return CappedRows(columns, business.row_cap, business.max_result_bytes, business.max_value_chars)
+def _capped(columns: list[OutputColumn], business: BusinessConfig, cap: int | None = None) -> CappedRows:
+    row_cap = min(cap, business.row_cap) if cap is not None else business.row_cap
+    return CappedRows(columns, row_cap, business.max_result_bytes, business.max_value_chars)
 
 
 def _query_result(
