@@ -85,6 +85,12 @@ def may_decide(identity: Identity, pending: PendingWrite) -> bool:
     return identity.username == pending["asked_by"] or identity.role == "admin"
 
 
+def asker_of(pending: PendingWrite) -> Identity:
+    """The write runs as the user who asked for it (with the rights they had then), whoever approves;
+    the turn is theirs in the conversation too."""
+    return Identity(pending["asked_by"], pending["asked_role"], pending["home_business"])  # type: ignore[arg-type]
+
+
 def expired(pending: PendingWrite, now: float) -> bool:
     return now >= pending["expires_at"]
 

@@ -22,6 +22,7 @@ from bizsql.graph.approval import (
     ApprovalRecord,
     Decision,
     PendingWrite,
+    asker_of,
     expired,
     may_decide,
 )
@@ -38,7 +39,7 @@ async def propose_write(
     scope = await begin(runtime)
     assert scope.business is not None
     before = state.get("pending_write")
-    asker = _asker(before) if before else scope.ctx.identity  # asked again: still the asker's write
+    asker = asker_of(before) if before else scope.ctx.identity  # asked again: still the asker's write
     sql = state.get("sql", "")
     try:
         result = await scope.deps.executor.dry_run(sql, business=scope.business, identity=asker)
@@ -93,19 +94,18 @@ async def _run_approved(scope: RunScope, pending: PendingWrite, approver: str) -
         result = await scope.deps.executor.run_approved(
             pending["sql"],
             business=scope.business,
-            identity=_asker(pending),
+            identity=asker_of(pending),
             expected_rows=pending["rows_affected"],
             approved_by=approver,
         )
     except WriteChanged as exc:  # back to propose_write: a fresh dry run and a new approval id
         return {"approval": _record(pending, "stale", approver, exc.detail, rows=exc.actual)}
     except BizsqlError as exc:
-        return {"error": turn_error(exc), "result": None, "pending_write": None,
+        return {"error": turn_error(exc), "result": None,
                 "approval": _record(pending, "approved", approver, exc.detail)}  # fmt: skip
     return {
         "result": result.model_dump(),
         "error": None,
-        "pending_write": None,
         "approval": _record(pending, "approved", approver, f"approved by {approver}"),
     }
 
@@ -120,7 +120,7 @@ async def _never_ran(scope: RunScope, pending: PendingWrite, status: str, decide
     await scope.deps.executor.record_decision(
         pending["sql"],
         business=scope.business,
-        identity=_asker(pending),
+        identity=asker_of(pending),
         outcome="rejected" if status == "rejected" else "expired",
         rows=pending["rows_affected"],
         rejected_by=decider,
@@ -129,7 +129,6 @@ async def _never_ran(scope: RunScope, pending: PendingWrite, status: str, decide
         "error": {"code": code, "detail": detail},
         "answer": f"The write was not run: {detail}.",
         "result": None,
-        "pending_write": None,
         "approval": _record(pending, "rejected" if status == "rejected" else "expired", decider, detail),
     }
 
@@ -144,8 +143,3 @@ def _record(
         "rows_affected": pending["rows_affected"] if rows is None else rows,
         "detail": detail,
     }
-
-
-def _asker(pending: PendingWrite) -> Identity:
-    """The write runs as the user who asked for it (with the rights they had then), whoever approves."""
-    return Identity(pending["asked_by"], pending["asked_role"], pending["home_business"])  # type: ignore[arg-type]
