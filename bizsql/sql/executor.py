@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import psycopg
@@ -32,18 +31,17 @@ from bizsql.config import Settings
 from bizsql.errors import BizsqlError, QueryFailed, SqlRejected, TenantDenied, WriteChanged
 from bizsql.sql.audit import Attempt, MongoAudit, as_audit_sink
 from bizsql.sql.capped import (
-    CappedRows,
     Deadline,
-    OutputColumn,
     capped_read,
+    capped_rows,
     capped_write,
     describe,
     fetch_capped,
+    query_result,
     stream_capped,
 )
 from bizsql.sql.catalog import Catalog, load_catalog
 from bizsql.sql.guard import Judgement, Verdict, judge_sql
-from bizsql.sql.json_values import json_rows
 from bizsql.sql.policy import READ_ONLY_SCHEMAS
 from bizsql.sql.pools import BusinessPools, PoolKey
 from bizsql.sql.result import ExplainResult, QueryResult
@@ -55,27 +53,17 @@ from bizsql.sql.session import (
     total_cost,
     transaction,
 )
+from bizsql.sql.write_plan import AS_WRITTEN, SAMPLE_ROWS, WritePlan, end_write, write_refusal
 from bizsql.sql.writes import rows_to_change, with_returning
 from bizsql.stores.business import BusinessConfig
 
-__all__ = ["MongoAudit", "SqlExecutor"]
+__all__ = ["MongoAudit", "SqlExecutor", "write_refusal"]
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 CURSOR = "bizsql_rows"
 CATALOG_RECHECK_S = 2.0
 CATALOG_TIMEOUT_MS = 5_000
-SAMPLE_ROWS = 10
-"""Rows of the change a dry run shows."""
-
-
-@dataclass(frozen=True)
-class WritePlan:
-    """How a write ends: committed as written (the default), rolled back (a dry run), or committed only
-    when it changes ``expected_rows`` rows (an approved write)."""
-
-    dry_run: bool = False
-    expected_rows: int | None = None
 
 
 class _Reconnect(Exception):
@@ -123,42 +111,32 @@ class SqlExecutor:
         """A write on the same guarded path as ``run``, in a transaction that is rolled back: the rows it
         would change (``rows_affected``) and up to ``SAMPLE_ROWS`` of them as changed. Audited as a dry run.
         (An INSERT's dry run draws its sequence values, as any rolled-back INSERT does.)"""
-        attempt = Attempt(self.audit, sql, business, identity, source)
-        judged = await self._admit(sql, business, identity, attempt)
-        if judged.verdict.kind != "write":
-            raise SqlRejected("only a write (INSERT, UPDATE or DELETE) has a dry run")
-        return await self._write(judged, business, attempt, WritePlan(dry_run=True))
+        return await self._planned(sql, business, identity, source, WritePlan(dry_run=True))
 
     async def run_approved(
-        self,
-        sql: str,
-        *,
-        business: BusinessConfig,
-        identity: Identity,
-        expected_rows: int,
-        approved_by: str,
+        self, sql: str, *, business: BusinessConfig, identity: Identity, expected_rows: int, approved_by: str,
         source: str = "graph",
-    ) -> QueryResult:
+    ) -> QueryResult:  # fmt: skip
         """The write ``identity`` asked for, after ``approved_by`` said yes to its dry run: committed only
         if it changes exactly ``expected_rows`` rows, else rolled back with WriteChanged."""
+        plan = WritePlan(expected_rows=expected_rows, approved_by=approved_by)
+        return await self._planned(sql, business, identity, source, plan)
+
+    async def _planned(
+        self, sql: str, business: BusinessConfig, identity: Identity, source: str, plan: WritePlan
+    ) -> QueryResult:
         attempt = Attempt(self.audit, sql, business, identity, source)
-        attempt.approved_by = approved_by
+        attempt.approved_by = plan.approved_by
         judged = await self._admit(sql, business, identity, attempt)
         if judged.verdict.kind != "write":
-            raise SqlRejected("only a write (INSERT, UPDATE or DELETE) waits for an approval")
-        return await self._write(judged, business, attempt, WritePlan(expected_rows=expected_rows))
+            raise SqlRejected("only a write (INSERT, UPDATE or DELETE) has a dry run and an approval")
+        return await self._write(judged, business, attempt, plan)
 
     async def record_decision(
-        self,
-        sql: str,
-        *,
-        business: BusinessConfig,
-        identity: Identity,
-        outcome: Literal["rejected", "expired"],
-        rows: int | None,
-        rejected_by: str | None = None,
+        self, sql: str, *, business: BusinessConfig, identity: Identity,
+        outcome: Literal["rejected", "expired"], rows: int | None, rejected_by: str | None = None,
         source: str = "graph",
-    ) -> None:
+    ) -> None:  # fmt: skip
         """Audit a generated write that never ran: rejected by a person, or not decided in time."""
         attempt = Attempt(self.audit, sql, business, identity, source)
         verdict = (await self.judge(sql, business, allow_writes=True)).verdict
@@ -260,19 +238,19 @@ class SqlExecutor:
                         estimated_cost=cost,
                     )  # fmt: skip
                 columns = await describe(conn, judged.statement)
-                rows = _capped(columns, business)
+                rows = capped_rows(columns, business)
                 await cur.execute(
                     f"DECLARE {CURSOR} NO SCROLL CURSOR FOR "
                     f"{capped_read(judged.statement, columns, business.max_value_chars)}",
                     binary=True,
                 )
                 await fetch_capped(cur, CURSOR, rows, deadline)
-            return _query_result(rows, "read", started, estimated_cost=cost)
+            return query_result(rows, "read", started, estimated_cost=cost)
 
         return await self._with_connection(key, work, business)
 
     async def _write(
-        self, judged: Judgement, business: BusinessConfig, attempt: Attempt, plan: WritePlan = WritePlan()
+        self, judged: Judgement, business: BusinessConfig, attempt: Attempt, plan: WritePlan = AS_WRITTEN
     ) -> QueryResult:
         assert business.database.writer_role  # write_refusal() checked it
         key = self.pools.key(business, business.database.writer_role)
@@ -317,7 +295,7 @@ class SqlExecutor:
                 assert judged.tree is not None
                 statement = with_returning(judged.tree) if plan.dry_run else judged.statement
                 columns = await describe(conn, statement)
-                rows = _capped(columns, business, SAMPLE_ROWS if plan.dry_run else None)
+                rows = capped_rows(columns, business, SAMPLE_ROWS if plan.dry_run else None)
                 if columns:
                     query = capped_write(statement, columns, business.max_value_chars)
                     await stream_capped(cur, query, rows)
@@ -331,7 +309,7 @@ class SqlExecutor:
                         f"the write would change {affected:,} rows, more than this business's limit of "
                         f"{limit:,}; it was rolled back and nothing changed"
                     )
-                await self._end_write(cur, verdict, attempt, plan, affected)
+                await end_write(cur, verdict, attempt, plan, affected)
         except psycopg.Error as exc:
             if attempt.commit_entry is None:
                 raise  # nothing was committed: the caller may retry on a fresh connection
@@ -339,25 +317,8 @@ class SqlExecutor:
                 f"COMMIT failed ({first_line(exc)}); "
                 + ("whether the write was applied is unknown" if conn.broken else "nothing was changed")
             ) from exc
-        result = _query_result(rows, "write", started)
+        result = query_result(rows, "write", started)
         return result.model_copy(update={"rows_affected": affected, "duration_ms": attempt.elapsed_ms()})
-
-    @staticmethod
-    async def _end_write(
-        cur: AsyncCursor[Any], verdict: Verdict, attempt: Attempt, plan: WritePlan, affected: int
-    ) -> None:
-        """Inside the write's transaction: roll a dry run back, refuse an approved write whose rows
-        changed, or record the commit (the transaction commits after this)."""
-        if plan.dry_run:
-            await attempt.record(verdict, "dry_run", rows=affected, required=True)
-            await cur.execute("ROLLBACK")
-            return
-        if plan.expected_rows is not None and affected != plan.expected_rows:
-            await attempt.record(
-                verdict, "rolled_back", rows=affected, error="the row count changed since the dry run"
-            )
-            raise WriteChanged(plan.expected_rows, affected)
-        attempt.commit_entry = await attempt.record(verdict, "committed", rows=affected, required=True)
 
     async def _rows_to_change(
         self, cur: AsyncCursor[Any], judged: Judgement, business: BusinessConfig
@@ -430,36 +391,3 @@ class SqlExecutor:
         except psycopg.OperationalError as exc:
             await self.pools.discard(key)
             raise _Reconnect(first_line(exc)) from exc
-
-
-def _capped(columns: list[OutputColumn], business: BusinessConfig, cap: int | None = None) -> CappedRows:
-    row_cap = min(cap, business.row_cap) if cap is not None else business.row_cap
-    return CappedRows(columns, row_cap, business.max_result_bytes, business.max_value_chars)
-
-
-def _query_result(
-    rows: CappedRows, kind: Literal["read", "write"], started: float, *, estimated_cost: float | None = None
-) -> QueryResult:
-    return QueryResult.model_construct(  # built from our own typed values: no re-validation
-        columns=[c.name for c in rows.columns],
-        rows=json_rows(rows.rows, [c.type_oid for c in rows.columns]),  # type: ignore[arg-type]
-        row_count=len(rows.rows),
-        truncated=rows.truncated_by is not None,
-        kind=kind,
-        rows_affected=None,
-        duration_ms=(time.perf_counter() - started) * 1000,
-        estimated_cost=estimated_cost,
-        truncated_by=rows.truncated_by,
-        values_cut=rows.values_cut,
-    )
-
-
-def write_refusal(business: BusinessConfig, identity: Identity) -> str | None:
-    """Why this user may not write to this business, or None when they may."""
-    if not business.allow_writes:
-        return f"writes are disabled for {business.name}"
-    if not identity.may_write:
-        return f"{identity.username} is an {identity.role}; only editors and admins may write"
-    if not business.database.writer_role:
-        return f"{business.name} has no writer role configured"
-    return None
