@@ -118,8 +118,17 @@ def pending_answer(pending: PendingWrite) -> str:
     """What the asker reads while the write waits."""
     rows = pending["rows_affected"]
     changed = f"{pending['changed']} " if pending["changed"] else ""
-    shown = f" The first {len(pending['rows'])} are shown as they would be." if pending["rows"] else ""
+    shown = len(pending["rows"])
+    sample = (
+        ""
+        if not shown
+        else " Shown as it would be."
+        if rows == 1
+        else (
+            " Shown as they would be." if shown == rows else f" The first {shown} are shown as they would be."
+        )
+    )
     return (
-        f"{changed}This write would change {rows:,} row(s).{shown} Nothing has changed yet: it waits for "
+        f"{changed}This write would change {rows:,} row(s).{sample} Nothing has changed yet: it waits for "
         f"approval by {pending['asked_by']} or an admin (approval id {pending['approval_id']})."
     )
