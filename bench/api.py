@@ -17,6 +17,11 @@ With ``--workers N`` (N > 1) it runs everything twice, on `bizsql serve --worker
 `bizsql serve --workers N` (same stores, new users), and compares throughput and latency at concurrency 32;
 the limit checks then also show that N processes share one window.
 
+With ``--baseline DIR`` (a checkout of earlier code, e.g. ``git worktree add /tmp/base <commit>``) it
+instead compares one-step turns on that code and on this one, in alternating rounds on the same stores:
+a verified turn (no LLM) and a generated one (classify, SQL, summary: the stub answers at once), at
+concurrency 1, new thread each. The ratio of the p50s is the cost of what changed, apart from the LLM.
+
 The bench raises only the per-IP login limit (all bench users log in from 127.0.0.1); chat limits stay at
 their defaults, so each phase spreads its turns over enough users of its own to stay under 30 a minute.
 """
@@ -54,7 +59,7 @@ from bizsql.demo.seed import seed_all
 from bizsql.embedded import ValkeyServer, embedded_servers
 from bizsql.stores.mongo import USERS
 from tests.integration.api.live import LiveServer, live_server, server_env
-from tests.support.stub_mistral import StubMistral
+from tests.support.stub_mistral import Reply, StubMistral, text, tool, tool_names
 
 console = Console(width=160)
 PASSWORD = "bench-pass-123"
@@ -299,6 +304,78 @@ def serve_and_bench(
     return run
 
 
+GENERATED_QUESTION = "How many suppliers are there in each country?"
+GENERATED_SQL = "SELECT country, count(*) AS suppliers FROM suppliers GROUP BY country ORDER BY 2 DESC"
+
+
+def instant_llm(request: dict[str, Any]) -> Reply:
+    """A one-step turn's three LLM calls, answered by what each asks for (no plan is ever needed)."""
+    offered = tool_names(request)
+    if "Classification" in offered:
+        return tool("Classification", intent="database", standalone_question=GENERATED_QUESTION,
+                    clarifying_question="", needs_plan=False)  # fmt: skip
+    if "SqlDraft" in offered:
+        return tool("SqlDraft", sql=GENERATED_SQL, confidence=0.9, explanation="suppliers per country")
+    return text("Most suppliers are in China.")
+
+
+async def one_step_turns(server: LiveServer, users: list[str], turns: int, stub: StubMistral) -> list[Phase]:
+    """A verified and a generated one-step turn, ``turns`` of each at concurrency 1, after a warm-up."""
+    verified = get_demo_business("acme_retail").verified_queries[1].question
+    async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
+        pool = iter(users)
+        phases = []
+        for name, question in (("verified", verified), ("generated", GENERATED_QUESTION)):
+            tokens = [await token(http, next(pool)) for _ in range((turns + 5) // CHAT_LIMIT + 1)]
+            if question == GENERATED_QUESTION:
+                stub.script(*[instant_llm] * (3 * (turns + 5)))
+            await run_phase(http, tokens, question, Phase("warm-up", 1), 5)
+            phases.append(await run_phase(http, tokens, question, Phase(name, 1), turns))
+    return phases
+
+
+def before_and_after(settings: Settings, folder: Path, stub: StubMistral, args: argparse.Namespace) -> None:
+    """Alternating rounds on the baseline code and this code; the p50 of all rounds' turns of each."""
+    code = {"before": str(Path(args.baseline).resolve()), "after": None}
+    turns: dict[tuple[str, str], Phase] = {}
+    for round_no in range(args.rounds):
+        for label, source in code.items():
+            env = server_env(
+                settings, folder / f"server-data-{label}",
+                MISTRAL_API_KEY="stub-key", MISTRAL_BASE_URL=stub.url,
+                BIZSQL_LOGIN_RATE_PER_MINUTE_IP="100000",
+            )  # fmt: skip
+            if source:
+                env["PYTHONPATH"] = source  # its bizsql package comes before the installed one
+            log_file = folder / f"server-{label}-{round_no}.log"
+            with bench_users(settings, USERS_PER_RUN) as users, live_server(env, log_file) as server:
+                for phase in asyncio.run(one_step_turns(server, users, args.turns_1, stub)):
+                    kept = turns.setdefault((label, phase.name), Phase(phase.name, 1))
+                    kept.client_ms += phase.client_ms
+                    kept.graph_ms += phase.graph_ms
+                    kept.overhead_ms += phase.overhead_ms
+                    kept.statuses.update(phase.statuses)
+    table = Table(title=f"one-step turns at concurrency 1, {args.rounds} alternating rounds: "
+                        f"before = {args.baseline}, after = this checkout")  # fmt: skip
+    for column in ("turn", "code", "turns", "statuses", "client p50", "graph p50", "overhead p50"):
+        table.add_column(column, justify="right")
+    for (label, name), phase in sorted(turns.items(), key=lambda item: (item[0][1], item[0][0] != "before")):
+        table.add_row(
+            name, label, str(len(phase.client_ms)),
+            " ".join(f"{s}x{n}" for s, n in sorted(phase.statuses.items())),
+            f"{percentile(phase.client_ms, 50):.1f} ms", f"{percentile(phase.graph_ms, 50):.1f} ms",
+            f"{percentile(phase.overhead_ms, 50):.2f} ms",
+        )  # fmt: skip
+    console.print(table)
+    for name in ("verified", "generated"):
+        before, after = turns[("before", name)], turns[("after", name)]
+        console.print(
+            f"{name} turn, after / before: client p50 x"
+            f"{percentile(after.client_ms, 50) / percentile(before.client_ms, 50):.3f}, graph p50 x"
+            f"{percentile(after.graph_ms, 50) / percentile(before.graph_ms, 50):.3f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns-1", type=int, default=200, help="turns at concurrency 1")
@@ -306,12 +383,24 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="above 1: also run on this many workers and compare"
     )
+    parser.add_argument(
+        "--baseline", help="a checkout of earlier code: compare one-step turns on it and on this code"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with --baseline: alternating rounds")
     args = parser.parse_args()
     if args.workers < 1:
         parser.error("--workers must be 1 or more")
+    if args.baseline and not (Path(args.baseline) / "bizsql" / "graph").is_dir():
+        parser.error(f"--baseline {args.baseline}: no bizsql/graph there (a checkout of this repository?)")
     with tempfile.TemporaryDirectory(prefix="bizsql-bench-") as folder, stores(Path(folder)) as settings:
         stub = StubMistral().start()
         runs: list[Run] = []
+        if args.baseline:
+            try:
+                before_and_after(settings, Path(folder), stub, args)
+            finally:
+                stub.stop()
+            return
         try:
             for workers in sorted({1, args.workers}):
                 runs.append(serve_and_bench(settings, Path(folder), stub, workers, args))

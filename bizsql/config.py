@@ -214,6 +214,11 @@ class Settings(LlmSettings):
     sql_connect_attempts: int = Field(
         3, ge=1, description="Tries (with backoff) when a business database connection fails or breaks."
     )
+    approval_ttl_seconds: int = Field(
+        900,
+        ge=1,
+        description="How long a generated write waits for its approval before the approval expires.",
+    )
     audit_reads: bool = Field(
         False,
         description="Also record every read in MongoDB audit_logs (writes and refusals always are).",

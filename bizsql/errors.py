@@ -34,6 +34,29 @@ class QueryTimeout(QueryFailed):
     code, status = "query_timeout", 504
 
 
+class WriteChanged(BizsqlError):
+    """An approved write would now change another number of rows than its dry run showed: rolled back."""
+
+    code, status = "approval_stale", 409
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(
+            f"the write would now change {actual:,} row(s), not the {expected:,} that were approved; "
+            "it was rolled back and nothing changed"
+        )
+        self.expected, self.actual = expected, actual
+
+
+class ApprovalConflict(BizsqlError):
+    """The approval cannot be decided: none is pending, another one is, or it expired."""
+
+    code, status = "approval_conflict", 409
+
+
+class ApprovalExpired(ApprovalConflict):
+    code = "approval_expired"
+
+
 class TenantDenied(BizsqlError):
     """A user reached for a business or a thread that is not theirs."""
 

@@ -65,6 +65,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+APPROVAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: _doc("Only the user who asked, or an admin of the business, may decide (either able to write)."),
+    404: _doc("No such conversation."),
+    409: _doc(
+        "approval_expired: the approval is older than BIZSQL_APPROVAL_TTL_SECONDS (the turn is closed, "
+        "nothing changed); approval_conflict: nothing waits, the id is not the pending one, or another "
+        "request is deciding it."
+    ),
+}
+
+
 def error_response(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:

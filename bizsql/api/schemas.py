@@ -13,14 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from bizsql.auth.identity import Identity, Role
 from bizsql.auth.tokens import TokenPair
+from bizsql.graph.approval import ApprovalOut
 from bizsql.graph.dry_run import DryRunResult, VerdictOut
 from bizsql.graph.run import ChatResult, TokenUsageOut, TurnErrorOut
 
 __all__ = [
-    "BUSINESS_ID", "MESSAGE_HARD_LIMIT", "THREAD_ID", "BusinessList", "BusinessOut", "ChatRequest",
-    "ChatResult", "DebugSqlRequest", "DryRunResult", "LoginRequest", "LogoutResponse", "MessageOut",
-    "RefreshRequest", "Thread", "ThreadPage", "ThreadSummary", "TokenResponse", "TokenUsageOut",
-    "TurnErrorOut", "UserOut", "VerdictOut",
+    "APPROVAL_ID", "BUSINESS_ID", "MESSAGE_HARD_LIMIT", "THREAD_ID", "ApprovalOut", "ApproveRequest",
+    "BusinessList", "BusinessOut", "ChatRequest", "ChatResult", "DebugSqlRequest", "DryRunResult",
+    "LoginRequest", "LogoutResponse", "MessageOut", "RefreshRequest", "Thread", "ThreadPage",
+    "ThreadSummary", "TokenResponse", "TokenUsageOut", "TurnErrorOut", "UserOut", "VerdictOut",
 ]  # fmt: skip
 
 
@@ -122,6 +123,16 @@ class ChatRequest(BaseModel):
     business_id: str | None = Field(
         None, pattern=BUSINESS_ID, description="Admins only: the business to ask about (omit: general chat)."
     )
+
+
+APPROVAL_ID = r"^[0-9a-f]{32}$"
+
+
+class ApproveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    thread_id: str = Field(pattern=THREAD_ID, description="The thread whose turn waits for approval.")
+    approval_id: str = Field(pattern=APPROVAL_ID, description="The id in the answer's `approval`.")
+    decision: Literal["approve", "reject"]
 
 
 # /conversations

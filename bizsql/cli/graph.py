@@ -1,15 +1,22 @@
-"""`bizsql ask` (one graph turn from the terminal) and `bizsql index` (rebuild schema indexes by hand)."""
+"""`bizsql ask` (one graph turn from the terminal) and `bizsql index` (rebuild schema indexes by hand).
+
+A generated write that waits for approval is put to the user on a terminal ("Run this write? [y/N]");
+without one, it stays pending in the thread and the command says how to approve it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
 import typer
+from langgraph.types import Command
 from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
@@ -19,6 +26,7 @@ from bizsql.auth.identity import Identity
 from bizsql.config import Settings, get_settings
 from bizsql.embedded import EmbeddedUnavailable, embedded_servers
 from bizsql.errors import BizsqlError
+from bizsql.graph.approval import PendingWrite, pending_answer, pending_in
 from bizsql.log import configure_logging
 from bizsql.stores.business import BusinessConfig
 from bizsql.stores.mongo import BUSINESS_CONFIGS, USERS, mongo_client
@@ -46,7 +54,14 @@ async def _checkpointer(settings: Settings, stack: AsyncExitStack) -> Any:
     return await stack.enter_async_context(saver)
 
 
-async def _ask(settings: Settings, business: str, who: Identity, thread: str, question: str) -> Any:
+Confirm = Callable[[PendingWrite], bool]
+
+
+async def _ask(
+    settings: Settings, business: str, who: Identity, thread: str, question: str, confirm: Confirm | None
+) -> Any:
+    """The turn's final state; a write that waits for approval is put to ``confirm`` (a terminal's
+    "Run this write?"), or left waiting when there is none."""
     from bizsql.graph.builder import build_graph
     from bizsql.graph.clients import build_deps
     from bizsql.graph.run import Turn, invoke_turn
@@ -55,7 +70,39 @@ async def _ask(settings: Settings, business: str, who: Identity, thread: str, qu
         graph = build_graph(await _checkpointer(settings, stack))
         deps = build_deps(settings)
         stack.push_async_callback(deps.aclose)
-        return await invoke_turn(graph, deps, Turn(who, business, thread, question))
+        turn = Turn(who, business, thread, question)
+        out = await invoke_turn(graph, deps, turn)
+        pending = pending_in(out.get("__interrupt__") or ())
+        if pending is None or confirm is None:
+            return out
+        decision = "approve" if confirm(pending) else "reject"
+        resume: Command[Any] = Command(resume={"approval_id": pending["approval_id"], "decision": decision})
+        return dict(await graph.ainvoke(resume, turn.config(), context=turn.context(deps)))
+
+
+def _show_pending(pending: PendingWrite) -> None:
+    console.print(Panel(pending_answer(pending), title="[bold]approval_required[/]"))
+    console.print(Syntax(pending["sql"], "sql", word_wrap=True))
+    if pending["columns"]:
+        table = Table(*pending["columns"], title=f"{pending['rows_affected']} row(s) would change")
+        for row in pending["rows"]:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+
+
+def confirm_on_terminal(pending: PendingWrite) -> bool:
+    _show_pending(pending)
+    return typer.confirm("Run this write?", default=False)
+
+
+def _waiting(pending: PendingWrite, thread: str) -> None:
+    """No terminal to ask on: the write stays pending in the thread, and this says how to decide it."""
+    _show_pending(pending)
+    body = json.dumps({"thread_id": thread, "approval_id": pending["approval_id"], "decision": "approve"})
+    err.print(
+        f"The write waits for approval by {pending['asked_by']} or an admin: run this on a terminal, or "
+        f"POST /chat/approve {body} (decision approve or reject)."
+    )
 
 
 def source_label(out: dict[str, Any]) -> str:
@@ -106,10 +153,15 @@ def ask(
         with embedded_servers(settings) as resolved:
             who = _identity(resolved, user)
             started = time.monotonic()
-            out = asyncio.run(_ask(resolved, business, who, thread, question))
+            confirm = confirm_on_terminal if sys.stdin.isatty() and not as_json else None
+            out = asyncio.run(_ask(resolved, business, who, thread, question, confirm))
     except (EmbeddedUnavailable, BizsqlError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    pending = pending_in(out.get("__interrupt__") or ())
+    if pending is not None and not as_json:
+        _waiting(pending, thread)
+        return
     if as_json:
         shown = {k: v for k, v in out.items() if k != "messages"} | {"thread_id": thread}
         typer.echo(json.dumps(shown, default=str))

@@ -15,6 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 from bizsql.graph.context import Context
 from bizsql.graph.state import InputState, State, StepInput, StepOutput, StepState
 from bizsql.nodes.answer_general import answer_general
+from bizsql.nodes.approve_write import await_approval, propose_write
 from bizsql.nodes.classify import classify
 from bizsql.nodes.combine import combine
 from bizsql.nodes.execute import execute
@@ -51,8 +52,20 @@ def after_generate(state: State | StepState) -> Literal["validate", "respond"]:
     return "respond" if state.get("error") else "validate"
 
 
-def after_validate(state: State | StepState) -> Literal["execute", "respond"]:
-    return "respond" if state.get("error") else "execute"
+def after_validate(state: State | StepState) -> Literal["execute", "propose_write", "respond"]:
+    if state.get("error"):
+        return "respond"
+    return "propose_write" if state.get("needs_approval") else "execute"
+
+
+def after_propose(state: State) -> Literal["await_approval", "respond"]:
+    return "respond" if state.get("error") else "await_approval"
+
+
+def after_approval(state: State) -> Literal["propose_write", "respond"]:
+    """The rows changed since the dry run: a fresh one, and a new approval."""
+    approval = state.get("approval")
+    return "propose_write" if approval and approval["status"] == "stale" else "respond"
 
 
 def after_execute(state: State | StepState) -> Literal["generate_sql", "respond"]:
@@ -61,8 +74,9 @@ def after_execute(state: State | StepState) -> Literal["generate_sql", "respond"
 
 def build_step_graph() -> CompiledStateGraph[StepState, Context, StepInput, StepOutput]:
     """One step of a plan: the SQL path of a one-step turn (same nodes, same retries), read-only, in its
-    own state. It keeps no checkpoints of its own (the turn checkpoints each finished step); a stream
-    with ``subgraphs=True`` shows its nodes and its step events as it runs."""
+    own state. It shares the turn's checkpointer (each step under its own namespace), which is what
+    makes it a subgraph to LangGraph: Studio and ``draw_mermaid(xray=1)`` show its nodes, and a stream
+    with ``subgraphs=True`` its events, as it runs."""
     builder = StateGraph(StepState, context_schema=Context, input_schema=StepInput, output_schema=StepOutput)
     builder.add_node("start_step", start_step)
     builder.add_node("retrieve_schema", retrieve_schema)
@@ -83,7 +97,7 @@ def build_step_graph() -> CompiledStateGraph[StepState, Context, StepInput, Step
         "execute", after_execute, {"generate_sql": "generate_sql", "respond": "finish_step"}
     )
     builder.add_edge("finish_step", END)
-    return builder.compile(checkpointer=False, name="step")
+    return builder.compile(name="step")
 
 
 def build_graph(
@@ -99,6 +113,8 @@ def build_graph(
     builder.add_node("generate_sql", generate_sql)
     builder.add_node("validate", validate)
     builder.add_node("execute", execute)
+    builder.add_node("propose_write", propose_write)  # a write's dry run ...
+    builder.add_node("await_approval", await_approval)  # ... then interrupt() until someone decides
     builder.add_node("respond", respond)
     builder.add_node("plan", plan)
     builder.add_node("run_step", build_step_graph())  # one run per Send
@@ -118,6 +134,8 @@ def build_graph(
     builder.add_edge("run_step", "gather_steps")
     builder.add_conditional_edges("gather_steps", next_steps, ["run_step", "combine", "persist"])
     builder.add_edge("combine", "persist")
+    builder.add_conditional_edges("propose_write", after_propose)
+    builder.add_conditional_edges("await_approval", after_approval)
     builder.add_edge("answer_general", "persist")
     builder.add_edge("respond", "persist")
     builder.add_edge("persist", END)

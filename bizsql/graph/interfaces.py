@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from bizsql.auth.identity import Identity
 from bizsql.config import Settings
@@ -17,9 +17,39 @@ from bizsql.stores.conversations import LoggedTurn
 
 
 class SqlRunner(Protocol):
-    """The executor (in-process or over MCP): guarded, read-only unless allowed, capped, timed out."""
+    """The executor (in-process or over MCP): guarded, read-only unless allowed, capped, timed out; and
+    for a generated write, its dry run, its approved run and the record of a write that never ran."""
 
     async def run(self, sql: str, *, business: BusinessConfig, identity: Identity) -> QueryResult: ...
+
+    async def dry_run(self, sql: str, *, business: BusinessConfig, identity: Identity) -> QueryResult:
+        """A write rolled back: its ``rows_affected`` and a sample of the changed rows."""
+        ...
+
+    async def run_approved(
+        self,
+        sql: str,
+        *,
+        business: BusinessConfig,
+        identity: Identity,
+        expected_rows: int,
+        approved_by: str,
+    ) -> QueryResult:
+        """The write, committed only if it changes ``expected_rows`` rows (else WriteChanged)."""
+        ...
+
+    async def record_decision(
+        self,
+        sql: str,
+        *,
+        business: BusinessConfig,
+        identity: Identity,
+        outcome: Literal["rejected", "expired"],
+        rows: int | None,
+        rejected_by: str | None = None,
+    ) -> None:
+        """Audit a write that waited for approval and never ran."""
+        ...
 
 
 class BusinessConfigs(Protocol):

@@ -2,7 +2,8 @@
 
 ``invoke_turn`` returns the graph's final state; ``run_turn`` the finished turn as a ``ChatResult``;
 ``stream_turn`` the same turn as events: node progress, then answer tokens as the LLM writes them, then
-a final event with the full result.
+a final event with the full result. A turn paused for a write's approval answers ``approval_required``;
+``resume_turn`` continues it with the decision.
 """
 
 from __future__ import annotations
@@ -16,10 +17,20 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from bizsql.auth.identity import Identity
 from bizsql.errors import BizsqlError
+from bizsql.graph.approval import (
+    ApprovalOut,
+    Decision,
+    PendingWrite,
+    pending_answer,
+    pending_in,
+    pending_out,
+    record_out,
+)
 from bizsql.graph.context import Context
 from bizsql.graph.interfaces import Deps
 from bizsql.llm import ANSWER_TAG
@@ -51,7 +62,8 @@ class StepOut(ResultRows):
 class _TurnHead(BaseModel):
     thread_id: str
     intent: str = Field(
-        description="database, general, clarify, or unavailable (no LLM, or today's token budget is spent)."
+        description="database, general, clarify, unavailable (no LLM, or today's token budget is spent), "
+        "or approval_required (a write waits for POST /chat/approve)."
     )
     answer: str
     sql: str | None = None
@@ -73,6 +85,9 @@ class ChatResult(ResultRows, _TurnHead):
         None,
         description="A planned turn's steps in order (the top-level SQL and rows are then the last step's "
         "that ran); absent for a one-step turn.",
+    )
+    approval: ApprovalOut | None = Field(
+        None, description="A generated write's approval: pending (rows are its dry run's sample) or decided."
     )
 
 
@@ -129,6 +144,19 @@ async def run_turn(graph: Graph, deps: Deps | None, turn: Turn, timing: Timing |
     return finish(turn, await invoke_turn(graph, deps, turn, timing=timing))
 
 
+async def resume_turn(
+    graph: Graph, deps: Deps | None, turn: Turn, decision: Decision, timing: Timing | None = None
+) -> ChatResult:
+    """Continue a turn paused for approval with ``decision``, as ``turn.identity`` (who decides)."""
+    started = time.perf_counter()
+    try:
+        state = await graph.ainvoke(Command(resume=decision), turn.config(), context=turn.context(deps))
+    finally:
+        if timing is not None:
+            timing.graph_ms = (time.perf_counter() - started) * 1000
+    return finish(turn, dict(state))
+
+
 async def stream_turn(
     graph: Graph, deps: Deps | None, turn: Turn, timing: Timing | None = None
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
@@ -141,6 +169,7 @@ async def stream_turn(
     """
     started = time.perf_counter()
     state: dict[str, Any] = {}
+    interrupts: Any = ()
     streamed = False
     try:
         async for namespace, mode, payload in graph.astream(
@@ -158,6 +187,7 @@ async def stream_turn(
             elif mode == "values":
                 state = data
             elif mode == "updates":
+                interrupts = data.get("__interrupt__") or interrupts
                 for node, update in data.items():
                     if node.startswith("__"):
                         continue
@@ -179,7 +209,7 @@ async def stream_turn(
     finally:
         if timing is not None:
             timing.graph_ms = (time.perf_counter() - started) * 1000
-    result = finish(turn, state)
+    result = finish(turn, {**state, "__interrupt__": interrupts} if interrupts else state)
     if not streamed and result.answer:
         yield "token", {"text": result.answer}
     yield "final", result.model_dump(mode="json")
@@ -196,6 +226,8 @@ def finish(turn: Turn, state: dict[str, Any]) -> ChatResult:
 
 def shape(thread_id: str, state: dict[str, Any]) -> ChatResult:
     """The API's view of the graph's final state."""
+    if (pending := pending_in(state.get("__interrupt__") or ())) is not None:
+        return approval_required(thread_id, state, pending)
     rows = ResultRows.model_validate(state.get("result") or NO_ROWS)
     sql = state.get("sql") or None
     return ChatResult(
@@ -210,6 +242,28 @@ def shape(thread_id: str, state: dict[str, Any]) -> ChatResult:
         error=TurnErrorOut(**state["error"]) if state.get("error") else None,
         usage=TokenUsageOut(**(state.get("usage") or {})),
         steps=[step_out(step) for step in state["steps"]] if state.get("steps") else None,
+        approval=record_out(state["approval"]) if state.get("approval") else None,
+    )
+
+
+def approval_required(thread_id: str, state: dict[str, Any], pending: PendingWrite) -> ChatResult:
+    """A turn paused before its write: the dry run's count and sample, and the approval to decide."""
+    sample = pending["rows"]
+    changed = pending["changed"]
+    return ChatResult(
+        thread_id=thread_id,
+        intent="approval_required",
+        answer=pending_answer(pending),
+        sql=pending["sql"],
+        columns=pending["columns"],
+        rows=sample,
+        row_count=len(sample),
+        truncated=pending["rows_affected"] > len(sample),
+        confidence=state.get("confidence"),
+        source=state.get("source"),
+        error=TurnErrorOut(code="approval_stale", detail=changed) if changed else None,
+        usage=TokenUsageOut(**(state.get("usage") or {})),
+        approval=pending_out(pending),
     )
 
 

@@ -14,6 +14,7 @@ from langchain_core.messages.ai import add_usage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
+from bizsql.graph.approval import ApprovalRecord, PendingWrite
 from bizsql.llm import TurnUsage
 
 Intent = Literal["database", "general", "clarify", "unavailable"]
@@ -87,6 +88,10 @@ class State(InputState, total=False):
     answer: str
     chart: dict[str, Any] | None
     usage: Annotated[TurnUsage, count_usage]
+    needs_approval: bool
+    """The SQL is a write that waits for a person's yes after its dry run (``nodes.approve_write``)."""
+    pending_write: PendingWrite | None
+    approval: ApprovalRecord | None
     needs_plan: bool
     """Set by classify: the question needs several queries, so the plan node writes them."""
     plan: list[PlanStep]
@@ -130,6 +135,7 @@ class StepState(StepInput, StepOutput, total=False):
     error: TurnError | None
     attempts: int
     retry: bool
+    needs_approval: bool
 
 
 TURN_DEFAULTS: State = {
@@ -153,5 +159,8 @@ TURN_DEFAULTS: State = {
     "needs_plan": False,
     "plan": [],
     "steps": [],
+    "needs_approval": False,
+    "pending_write": None,
+    "approval": None,
 }
 """A new turn starts from these, so a follow-up never inherits the last turn's SQL, rows or error."""

@@ -16,7 +16,8 @@ Bearer tokens go only over TLS or to a loopback host: any other ``http://`` URL 
 runner is made. Tool errors carry the server's typed error as JSON and are raised again here as the same
 bizsql errors. A refused bearer or a server that does not answer is a ``ServiceUnavailable`` whose detail
 says only that (the service's configuration, not the asking user, is at fault, and no LLM retry helps);
-the URL and the cause go to the log, not to the user.
+the URL and the cause go to the log, not to the user. Approved writes (a dry run, then the write) are
+refused over MCP (``NO_APPROVALS``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ from bizsql.stores.business import BusinessConfig
 from bizsql.urls import require_token_safe
 
 log = structlog.get_logger(__name__)
+
+NO_APPROVALS = (
+    "this deployment runs SQL over MCP, which has no dry run, so a generated write cannot wait for an "
+    "approval and was not run; run it yourself with `bizsql sql run`, or let the business skip approvals "
+    "(writes_need_approval: false)"
+)
+"""Why a generated write needing approval is refused over MCP: an MCP tool that takes an approver's name
+would let any token holder claim one, and the server's audit could not tell who really said yes."""
 
 E = TypeVar("E", bound=BaseException)
 _ERRORS: dict[str, type[BizsqlError]] = {
@@ -115,6 +124,16 @@ class McpSqlRunner:
             _refuse_writes_beyond(sql, business, identity)
         result = await self._call("run_sql", {"sql": sql, "business": business.business_id}, identity)
         return QueryResult.model_validate(result)
+
+    async def dry_run(self, sql: str, *, business: BusinessConfig, identity: Identity) -> QueryResult:
+        """Refused: see ``NO_APPROVALS``."""
+        raise SqlRejected(NO_APPROVALS)
+
+    async def run_approved(self, sql: str, **_: Any) -> QueryResult:
+        raise SqlRejected(NO_APPROVALS)
+
+    async def record_decision(self, sql: str, **_: Any) -> None:
+        raise SqlRejected(NO_APPROVALS)
 
     async def explain(
         self, sql: str, *, business: BusinessConfig, identity: Identity | None = None

@@ -13,6 +13,7 @@ from langchain_core.messages import AIMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
+from bizsql.graph.approval import asker_of
 from bizsql.graph.context import Context
 from bizsql.graph.state import State
 from bizsql.nodes.answers import META_KEY
@@ -36,8 +37,9 @@ async def persist(
     answer = next((m for m in reversed(state.get("messages", [])) if isinstance(m, AIMessage)), None)
     meta = (answer.additional_kwargs.get(META_KEY) or {}) if answer else {}
     try:
+        pending = state.get("pending_write")  # an admin's decision: the turn is still the asker's
         turn = LoggedTurn(
-            identity=scope.ctx.identity,
+            identity=asker_of(pending) if pending else scope.ctx.identity,
             business_id=scope.business_id or None,
             user_message=latest_question(state),
             assistant_message=state.get("answer", ""),

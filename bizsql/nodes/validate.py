@@ -1,4 +1,5 @@
-"""validate: the SQL guard decides before anything runs; a refusal ends the turn and is never retried."""
+"""validate: the SQL guard decides before anything runs; a refusal ends the turn and is never retried.
+A write the business wants approved goes to its dry run and an approval instead of straight to execute."""
 
 from __future__ import annotations
 
@@ -21,4 +22,4 @@ async def validate(
     verdict = check_sql(state.get("sql", ""), allow_writes=allow_writes)
     if not verdict.allowed:
         return {"error": {"code": "sql_rejected", "detail": verdict.reason}}
-    return {"error": None}
+    return {"error": None, "needs_approval": verdict.kind == "write" and scope.business.writes_need_approval}

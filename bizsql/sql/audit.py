@@ -27,7 +27,10 @@ from bizsql.stores.mongo import AUDIT_LOGS
 
 log = structlog.get_logger(__name__)
 
-Outcome = Literal["committed", "refused", "failed", "rolled_back", "read"]
+Outcome = Literal["committed", "refused", "failed", "rolled_back", "read", "dry_run", "rejected", "expired"]
+
+
+DECISION_FIELDS = ("approved_by", "rejected_by")
 
 
 @dataclass
@@ -45,10 +48,18 @@ class AuditEntry:
     rows_affected: int | None = None
     duration_ms: float | None = None
     error: str | None = None
+    approved_by: str | None = None
+    """Who said yes to a generated write (the asker, or an admin of the business)."""
+    rejected_by: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def document(self) -> dict[str, Any]:
-        return asdict(self)
+        """The entry as stored; the decision fields only on a write someone decided."""
+        doc = asdict(self)
+        for decision in DECISION_FIELDS:
+            if doc[decision] is None:
+                del doc[decision]
+        return doc
 
 
 @runtime_checkable
@@ -104,6 +115,7 @@ class Attempt:
         self.started = time.perf_counter()
         self.recorded = False
         self.commit_entry: Any = None
+        self.approved_by: str | None = None
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
@@ -116,8 +128,10 @@ class Attempt:
         rows: int | None = None,
         error: str | None = None,
         required: bool = False,
+        rejected_by: str | None = None,
     ) -> Any:
-        """Store one audit document; ``required`` turns a failure to store it into QueryFailed."""
+        """Store one audit document; ``required`` turns a failure to store it into QueryFailed.
+        An approved run's entries carry ``self.approved_by``."""
         sink = self.sink
         self.recorded = True
         if sink is None:
@@ -136,6 +150,8 @@ class Attempt:
             rows_affected=rows,
             duration_ms=round(self.elapsed_ms(), 3),
             error=error,
+            approved_by=self.approved_by,
+            rejected_by=rejected_by,
         )
         try:
             return await sink.record(entry)

@@ -20,6 +20,9 @@ import psycopg
 from psycopg import AsyncConnection, AsyncCursor, generators, pq
 
 from bizsql.errors import QueryTimeout
+from bizsql.sql.json_values import json_rows
+from bizsql.sql.result import QueryResult
+from bizsql.stores.business import BusinessConfig
 
 CUT_MARK = " …[cut]"
 FIXED_SIZE_TYPES = frozenset({16, 20, 21, 23, 26, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 2950})
@@ -207,3 +210,27 @@ def row_bytes(row: Sequence[Any]) -> int:
         else:
             size += 8
     return size
+
+
+def capped_rows(columns: list[OutputColumn], business: BusinessConfig, cap: int | None = None) -> CappedRows:
+    """Rows under the business's caps (and ``cap`` rows at most, for a dry run's sample)."""
+    row_cap = min(cap, business.row_cap) if cap is not None else business.row_cap
+    return CappedRows(columns, row_cap, business.max_result_bytes, business.max_value_chars)
+
+
+def query_result(
+    rows: CappedRows, kind: Literal["read", "write"], started: float, *, estimated_cost: float | None = None
+) -> QueryResult:
+    """The statement's result from the rows read, with how long it took since ``started``."""
+    return QueryResult.model_construct(  # built from our own typed values: no re-validation
+        columns=[c.name for c in rows.columns],
+        rows=json_rows(rows.rows, [c.type_oid for c in rows.columns]),  # type: ignore[arg-type]
+        row_count=len(rows.rows),
+        truncated=rows.truncated_by is not None,
+        kind=kind,
+        rows_affected=None,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        estimated_cost=estimated_cost,
+        truncated_by=rows.truncated_by,
+        values_cut=rows.values_cut,
+    )

@@ -7,8 +7,9 @@ Rows come through a server-side cursor with every value cut on the server and ev
 bytes still allowed (``sql.capped``), so neither a million rows nor one huge value costs more than the
 business's caps. Writes run as the writer role, only when the business allows writes and the user is an
 editor or admin; they are priced and their rows counted before they run (``sql.writes``), and every
-attempt is audited. Statements go over the extended protocol (``binary=True``), where PostgreSQL itself
-refuses a second statement.
+attempt is audited. A generated write may first run as a dry run (rolled back, showing its row count and
+a sample) and then, approved, run again only if it changes the same number of rows. Statements go over
+the extended protocol (``binary=True``), where PostgreSQL itself refuses a second statement.
 """
 
 from __future__ import annotations
@@ -27,21 +28,20 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from bizsql.auth.identity import Identity
 from bizsql.config import Settings
-from bizsql.errors import BizsqlError, QueryFailed, SqlRejected, TenantDenied
+from bizsql.errors import BizsqlError, QueryFailed, SqlRejected, TenantDenied, WriteChanged
 from bizsql.sql.audit import Attempt, MongoAudit, as_audit_sink
 from bizsql.sql.capped import (
-    CappedRows,
     Deadline,
-    OutputColumn,
     capped_read,
+    capped_rows,
     capped_write,
     describe,
     fetch_capped,
+    query_result,
     stream_capped,
 )
 from bizsql.sql.catalog import Catalog, load_catalog
 from bizsql.sql.guard import Judgement, Verdict, judge_sql
-from bizsql.sql.json_values import json_rows
 from bizsql.sql.policy import READ_ONLY_SCHEMAS
 from bizsql.sql.pools import BusinessPools, PoolKey
 from bizsql.sql.result import ExplainResult, QueryResult
@@ -53,10 +53,11 @@ from bizsql.sql.session import (
     total_cost,
     transaction,
 )
-from bizsql.sql.writes import rows_to_change
+from bizsql.sql.write_plan import AS_WRITTEN, SAMPLE_ROWS, WritePlan, end_write, write_refusal
+from bizsql.sql.writes import rows_to_change, with_returning
 from bizsql.stores.business import BusinessConfig
 
-__all__ = ["MongoAudit", "SqlExecutor"]
+__all__ = ["MongoAudit", "SqlExecutor", "write_refusal"]
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -85,21 +86,8 @@ class SqlExecutor:
     ) -> QueryResult:
         """Run one statement for ``identity``; raises SqlRejected, TenantDenied, QueryFailed, QueryTimeout."""
         attempt = Attempt(self.audit, sql, business, identity, source)
-        if not identity.may_access(business.business_id):
-            denied = Verdict(allowed=False, kind="unknown", reason="not your business", tables=[])
-            await attempt.record(denied, "refused")
-            raise TenantDenied(f"{identity.username} may not query {business.business_id}")
-        judged = await self.judge(sql, business, allow_writes=True)
+        judged = await self._admit(sql, business, identity, attempt)
         verdict = judged.verdict
-        if verdict.kind == "write":  # who may write comes first: no other reason matters then
-            why = write_refusal(business, identity)
-            if why:
-                verdict = verdict.model_copy(update={"allowed": False, "reason": why, "retryable": False})
-        if not verdict.allowed:
-            await attempt.record(verdict, "refused")  # refusals are rare and say who probes what
-            if verdict.retryable:  # a name the business does not have: the LLM may rewrite it
-                raise QueryFailed(verdict.reason)
-            raise SqlRejected(verdict.reason)
         if verdict.kind == "write":
             return await self._write(judged, business, attempt)
         try:
@@ -116,6 +104,64 @@ class SqlExecutor:
         if self.settings.audit_reads:
             await attempt.record(verdict, "read", rows=result.row_count)
         return result
+
+    async def dry_run(
+        self, sql: str, *, business: BusinessConfig, identity: Identity, source: str = "graph"
+    ) -> QueryResult:
+        """A write on the same guarded path as ``run``, in a transaction that is rolled back: the rows it
+        would change (``rows_affected``) and up to ``SAMPLE_ROWS`` of them as changed. Audited as a dry run.
+        (An INSERT's dry run draws its sequence values, as any rolled-back INSERT does.)"""
+        return await self._planned(sql, business, identity, source, WritePlan(dry_run=True))
+
+    async def run_approved(
+        self, sql: str, *, business: BusinessConfig, identity: Identity, expected_rows: int, approved_by: str,
+        source: str = "graph",
+    ) -> QueryResult:  # fmt: skip
+        """The write ``identity`` asked for, after ``approved_by`` said yes to its dry run: committed only
+        if it changes exactly ``expected_rows`` rows, else rolled back with WriteChanged."""
+        plan = WritePlan(expected_rows=expected_rows, approved_by=approved_by)
+        return await self._planned(sql, business, identity, source, plan)
+
+    async def _planned(
+        self, sql: str, business: BusinessConfig, identity: Identity, source: str, plan: WritePlan
+    ) -> QueryResult:
+        attempt = Attempt(self.audit, sql, business, identity, source)
+        attempt.approved_by = plan.approved_by
+        judged = await self._admit(sql, business, identity, attempt)
+        if judged.verdict.kind != "write":
+            raise SqlRejected("only a write (INSERT, UPDATE or DELETE) has a dry run and an approval")
+        return await self._write(judged, business, attempt, plan)
+
+    async def record_decision(
+        self, sql: str, *, business: BusinessConfig, identity: Identity,
+        outcome: Literal["rejected", "expired"], rows: int | None, rejected_by: str | None = None,
+        source: str = "graph",
+    ) -> None:  # fmt: skip
+        """Audit a generated write that never ran: rejected by a person, or not decided in time."""
+        attempt = Attempt(self.audit, sql, business, identity, source)
+        verdict = (await self.judge(sql, business, allow_writes=True)).verdict
+        await attempt.record(verdict, outcome, rows=rows, rejected_by=rejected_by)
+
+    async def _admit(
+        self, sql: str, business: BusinessConfig, identity: Identity, attempt: Attempt
+    ) -> Judgement:
+        """The business, the guard and the right to write, in this order; each refusal is audited."""
+        if not identity.may_access(business.business_id):
+            denied = Verdict(allowed=False, kind="unknown", reason="not your business", tables=[])
+            await attempt.record(denied, "refused")
+            raise TenantDenied(f"{identity.username} may not query {business.business_id}")
+        judged = await self.judge(sql, business, allow_writes=True)
+        verdict = judged.verdict
+        if verdict.kind == "write":  # who may write comes first: no other reason matters then
+            why = write_refusal(business, identity)
+            if why:
+                verdict = verdict.model_copy(update={"allowed": False, "reason": why, "retryable": False})
+        if not verdict.allowed:
+            await attempt.record(verdict, "refused")  # refusals are rare and say who probes what
+            if verdict.retryable:  # a name the business does not have: the LLM may rewrite it
+                raise QueryFailed(verdict.reason)
+            raise SqlRejected(verdict.reason)
+        return judged
 
     async def judge(self, sql: str, business: BusinessConfig, *, allow_writes: bool = False) -> Judgement:
         """The guard's judgement with the business's catalog; an unknown name rereads a catalog older than
@@ -192,25 +238,27 @@ class SqlExecutor:
                         estimated_cost=cost,
                     )  # fmt: skip
                 columns = await describe(conn, judged.statement)
-                rows = _capped(columns, business)
+                rows = capped_rows(columns, business)
                 await cur.execute(
                     f"DECLARE {CURSOR} NO SCROLL CURSOR FOR "
                     f"{capped_read(judged.statement, columns, business.max_value_chars)}",
                     binary=True,
                 )
                 await fetch_capped(cur, CURSOR, rows, deadline)
-            return _query_result(rows, "read", started, estimated_cost=cost)
+            return query_result(rows, "read", started, estimated_cost=cost)
 
         return await self._with_connection(key, work, business)
 
-    async def _write(self, judged: Judgement, business: BusinessConfig, attempt: Attempt) -> QueryResult:
+    async def _write(
+        self, judged: Judgement, business: BusinessConfig, attempt: Attempt, plan: WritePlan = AS_WRITTEN
+    ) -> QueryResult:
         assert business.database.writer_role  # write_refusal() checked it
         key = self.pools.key(business, business.database.writer_role)
         try:
             return await self._with_connection(
-                key, lambda conn: self._write_on(conn, judged, business, attempt), business, check=True
+                key, lambda conn: self._write_on(conn, judged, business, attempt, plan), business, check=True
             )
-        except SqlRejected:
+        except (SqlRejected, WriteChanged):
             raise
         except BizsqlError as exc:
             if attempt.commit_entry is not None:
@@ -220,7 +268,12 @@ class SqlExecutor:
             raise
 
     async def _write_on(
-        self, conn: AsyncConnection, judged: Judgement, business: BusinessConfig, attempt: Attempt
+        self,
+        conn: AsyncConnection,
+        judged: Judgement,
+        business: BusinessConfig,
+        attempt: Attempt,
+        plan: WritePlan,
     ) -> QueryResult:
         verdict, limit, started = judged.verdict, business.max_write_rows, time.perf_counter()
         try:
@@ -239,14 +292,16 @@ class SqlExecutor:
                         f"the write would change {expected:,} rows, more than this business's limit of "
                         f"{limit:,}; nothing was run and nothing changed"
                     )
-                columns = await describe(conn, judged.statement)
-                rows = _capped(columns, business)
+                assert judged.tree is not None
+                statement = with_returning(judged.tree) if plan.dry_run else judged.statement
+                columns = await describe(conn, statement)
+                rows = capped_rows(columns, business, SAMPLE_ROWS if plan.dry_run else None)
                 if columns:
-                    query = capped_write(judged.statement, columns, business.max_value_chars)
+                    query = capped_write(statement, columns, business.max_value_chars)
                     await stream_capped(cur, query, rows)
                     affected = rows.seen
                 else:
-                    await cur.execute(judged.statement, binary=True)
+                    await cur.execute(statement, binary=True)
                     affected = cur.rowcount
                 if affected > limit:  # more rows matched than were counted a moment ago
                     await attempt.record(verdict, "rolled_back", rows=affected, error="over the row limit")
@@ -254,9 +309,7 @@ class SqlExecutor:
                         f"the write would change {affected:,} rows, more than this business's limit of "
                         f"{limit:,}; it was rolled back and nothing changed"
                     )
-                attempt.commit_entry = await attempt.record(
-                    verdict, "committed", rows=affected, required=True
-                )
+                await end_write(cur, verdict, attempt, plan, affected)
         except psycopg.Error as exc:
             if attempt.commit_entry is None:
                 raise  # nothing was committed: the caller may retry on a fresh connection
@@ -264,7 +317,7 @@ class SqlExecutor:
                 f"COMMIT failed ({first_line(exc)}); "
                 + ("whether the write was applied is unknown" if conn.broken else "nothing was changed")
             ) from exc
-        result = _query_result(rows, "write", started)
+        result = query_result(rows, "write", started)
         return result.model_copy(update={"rows_affected": affected, "duration_ms": attempt.elapsed_ms()})
 
     async def _rows_to_change(
@@ -338,35 +391,3 @@ class SqlExecutor:
         except psycopg.OperationalError as exc:
             await self.pools.discard(key)
             raise _Reconnect(first_line(exc)) from exc
-
-
-def _capped(columns: list[OutputColumn], business: BusinessConfig) -> CappedRows:
-    return CappedRows(columns, business.row_cap, business.max_result_bytes, business.max_value_chars)
-
-
-def _query_result(
-    rows: CappedRows, kind: Literal["read", "write"], started: float, *, estimated_cost: float | None = None
-) -> QueryResult:
-    return QueryResult.model_construct(  # built from our own typed values: no re-validation
-        columns=[c.name for c in rows.columns],
-        rows=json_rows(rows.rows, [c.type_oid for c in rows.columns]),  # type: ignore[arg-type]
-        row_count=len(rows.rows),
-        truncated=rows.truncated_by is not None,
-        kind=kind,
-        rows_affected=None,
-        duration_ms=(time.perf_counter() - started) * 1000,
-        estimated_cost=estimated_cost,
-        truncated_by=rows.truncated_by,
-        values_cut=rows.values_cut,
-    )
-
-
-def write_refusal(business: BusinessConfig, identity: Identity) -> str | None:
-    """Why this user may not write to this business, or None when they may."""
-    if not business.allow_writes:
-        return f"writes are disabled for {business.name}"
-    if not identity.may_write:
-        return f"{identity.username} is an {identity.role}; only editors and admins may write"
-    if not business.database.writer_role:
-        return f"{business.name} has no writer role configured"
-    return None

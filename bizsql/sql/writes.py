@@ -5,6 +5,9 @@ that runs and is rolled back has still drawn its identity values. So the rows ar
 text for ``VALUES``, otherwise with a SELECT over the same target, sources and WHERE (an UPDATE or DELETE
 that joins other tables counts the target rows that have a match, as PostgreSQL changes each target row
 once). For ``INSERT ... ON CONFLICT`` the count is an upper bound.
+
+A dry run shows a sample of the change: the write's own ``RETURNING`` rows, or (``with_returning``) every
+column of each changed row of its target.
 """
 
 from __future__ import annotations
@@ -57,3 +60,15 @@ def _target_count(tree: exp.Update | exp.Delete) -> exp.Select:
     for source in sources[1:]:
         matched = matched.join(source.copy(), join_type="cross")
     return query.where(exp.Exists(this=matched.where(condition)))
+
+
+def with_returning(tree: exp.Expr) -> str:
+    """The write as PostgreSQL text with ``RETURNING`` its target's columns, unless it returns some."""
+    if tree.args.get("returning") is not None:
+        return tree.sql(dialect="postgres")
+    star: exp.Expr = exp.Star()
+    if isinstance(tree, exp.Update | exp.Delete) and isinstance(tree.this, exp.Table):
+        star = exp.Column(this=exp.Star(), table=exp.to_identifier(tree.this.alias_or_name))
+    returning = tree.copy()
+    returning.set("returning", exp.Returning(expressions=[star]))
+    return returning.sql(dialect="postgres")

@@ -38,6 +38,8 @@ class BusinessConfig(BaseModel):
     max_cost: float = Field(5_000_000.0, gt=0)
     allow_writes: bool = False
     max_write_rows: int = Field(100, ge=1)
+    writes_need_approval: bool = True
+    """A generated write pauses for a person's yes after its dry run; false for trusted automation."""
     max_result_bytes: int = Field(20_000_000, ge=1024)
     """Most bytes of rows one statement may return (reads and RETURNING alike); the rest is cut off."""
     max_value_chars: int = Field(16_384, ge=16)

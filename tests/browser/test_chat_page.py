@@ -347,3 +347,66 @@ def test_too_many_failed_sign_ins_say_when_to_try_again(visit: Any, live: LiveSe
     assert said[:5] == ["Wrong username or password."] * 5
     assert said[5].startswith("Too many requests: too many failed logins")
     assert re.search(r"Try again in \d+ s\.$", said[5]), said[5]
+
+
+def test_a_planned_answer_shows_its_plan_while_it_runs_and_a_block_per_step(
+    visit: Any, llm: StubMistral, seeded: Settings
+) -> None:
+    from tests.support import plan_script
+
+    llm.script(*plan_script.planned())
+    tab = visit()
+    tab.sign_in("alice")
+    answer = tab.ask(plan_script.QUESTION)
+    blocks = answer.locator("section.step")
+    assert blocks.count() == 3
+    titles = blocks.locator("h3").all_inner_texts()
+    questions = [plan_script.TOP_STORES, plan_script.STAFF, plan_script.STAFF_OF_TOP]
+    assert titles == [f"Step {n}: {q}" for n, q in enumerate(questions, start=1)]
+    top = rows_of(seeded, "acme_retail", plan_script.TOP_STORES_SQL)
+    assert [row[1] for row in tab.table_rows(blocks.nth(0))] == [str(row[1]) for row in top]
+    third_sql = blocks.nth(2).locator("pre").text_content()
+    assert third_sql == plan_script.staff_of([row[0] for row in top]), "step 3 built from step 1's ids"
+    assert (
+        answer.locator(".summary").inner_text()
+        == "The three biggest stores have between 10 and 20 staff each."
+    )
+    nodes = answer.locator(".trace li").evaluate_all("items => items.map(li => li.dataset.node)")
+    assert "plan" in nodes and "combine" in nodes
+    tab.save("plan", full_page=True)
+
+
+def test_an_editor_approves_a_write_in_the_page_and_it_runs_once(
+    visit: Any, llm: StubMistral, seeded: Settings
+) -> None:
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    question = "Note 'call first' on order 4310"
+    sql = "UPDATE orders SET notes = 'call first' WHERE id = 4310"
+    assert seeded.postgres_url
+    url = make_conninfo(seeded.postgres_url, dbname="acme_retail")
+    with psycopg.connect(url, autocommit=True) as conn:
+        (before,) = conn.execute("SELECT notes FROM orders WHERE id = 4310").fetchone() or (None,)
+        try:
+            llm.script(
+                tool("Classification", intent="database", standalone_question=question),
+                tool("SqlDraft", sql=sql, confidence=0.9, explanation="The note on order 4310."),
+            )
+            tab = visit()
+            tab.sign_in("dave")
+            pending = tab.ask(question)
+            box = pending.get_by_role("group", name="Approve this write")
+            said = pending.locator(".summary").inner_text()
+            assert "would change 1 row(s)" in said and "Nothing has changed yet" in said
+            assert pending.locator("details.sql").get_attribute("open") is not None, "the SQL is shown open"
+            assert "Run it?" in box.inner_text()
+            assert conn.execute("SELECT notes FROM orders WHERE id = 4310").fetchone() == (before,)
+            tab.save("approval")
+            box.get_by_role("button", name="Approve and run").click()
+            done = tab.page.locator("article.msg.assistant").last
+            done.get_by_text("1 row(s) changed").wait_for(timeout=30_000)
+            assert done.get_by_role("button", name="Approve and run").count() == 0
+            assert conn.execute("SELECT notes FROM orders WHERE id = 4310").fetchone() == ("call first",)
+        finally:
+            conn.execute("UPDATE orders SET notes = %s WHERE id = 4310", (before,))

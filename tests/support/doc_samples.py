@@ -24,6 +24,7 @@ SAMPLE = re.compile(
 FENCE = re.compile(r"```(?P<lang>\w*)\n(?P<text>.*?)```\n?", re.S)
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 THREAD = "<thread_id>"
+APPROVAL = "<approval_id>"
 
 
 @dataclass(frozen=True)
@@ -54,16 +55,19 @@ class Curl:
 
 @dataclass
 class Session:
-    """What the documented commands refer to: ``$TOKEN`` and ``<thread_id>``, and what to hide again
+    """What the documented commands refer to: ``$TOKEN``, ``<thread_id>`` and the last pending
+    ``<approval_id>``, and what to hide again
     (those values, timestamps, and the values of ``masked_keys`` wherever such a key appears)."""
 
     placeholders: dict[str, str] = field(default_factory=dict)
     masked_keys: dict[str, str] = field(default_factory=dict)
     token: str = ""
     thread_id: str = ""
+    approval_id: str = ""
 
     def learn(self, body: Any) -> None:
-        """Tokens come from a login; the thread is that of the session's first chat answer."""
+        """Tokens come from a login; the thread is that of the session's first chat answer; the approval
+        id that of the last answer waiting for one."""
         if not isinstance(body, dict):
             return
         if isinstance(body.get("access_token"), str):
@@ -71,12 +75,17 @@ class Session:
             self.placeholders[self.token] = "<access_token>"
         if isinstance(body.get("refresh_token"), str):
             self.placeholders[body["refresh_token"]] = "<refresh_token>"
+        approval = body.get("approval")
+        if isinstance(approval, dict) and approval.get("status") == "pending":
+            self.approval_id = str(approval["approval_id"])
+            self.placeholders[self.approval_id] = APPROVAL
         if isinstance(body.get("thread_id"), str) and not self.thread_id:
             self.thread_id = body["thread_id"]
             self.placeholders[self.thread_id] = THREAD
 
     def expand(self, text: str) -> str:
-        return text.replace("$TOKEN", self.token).replace(THREAD, self.thread_id or THREAD)
+        text = text.replace("$TOKEN", self.token).replace(THREAD, self.thread_id or THREAD)
+        return text.replace(APPROVAL, self.approval_id or APPROVAL)
 
     def hide(self, value: Any) -> Any:
         if isinstance(value, dict):

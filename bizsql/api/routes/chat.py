@@ -1,4 +1,5 @@
-"""/chat and /chat/stream: check the request once (``chat_turn``), then hand it to ``graph.run``."""
+"""/chat and /chat/stream: check the request once (``chat_turn``), then hand it to ``graph.run``;
+/chat/approve decides a write that waits for approval (``api.approvals``)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse
 
+from bizsql.api import approvals
 from bizsql.api.dependencies import IdentityDep, ServicesDep, authorize_turn, check_message
-from bizsql.api.errors import ERROR_RESPONSES
-from bizsql.api.schemas import ChatRequest, ChatResult
+from bizsql.api.errors import APPROVAL_RESPONSES, ERROR_RESPONSES
+from bizsql.api.schemas import ApproveRequest, ChatRequest, ChatResult
 from bizsql.graph.run import Timing, Turn, run_turn, stream_turn
 
 log = structlog.get_logger(__name__)
@@ -54,6 +56,19 @@ async def chat(turn: TurnDep, request: Request, services: ServicesDep) -> ChatRe
     timing = Timing()
     try:
         return await run_turn(services.graph, services.deps, turn, timing)
+    finally:
+        request.state.graph_ms = timing.graph_ms
+
+
+@router.post("/chat/approve", responses=APPROVAL_RESPONSES)
+async def approve(
+    body: ApproveRequest, identity: IdentityDep, request: Request, services: ServicesDep
+) -> ChatResult:
+    """Approve or reject a write that waits in the thread: the turn's answer once decided (or, if its rows
+    changed since the dry run, ``approval_required`` again with a new approval id)."""
+    timing = Timing()
+    try:
+        return await approvals.decide(services, identity, body, timing)
     finally:
         request.state.graph_ms = timing.graph_ms
 

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from bizsql.config import Settings
 from bizsql.demo import DEMO_BUSINESSES
@@ -65,6 +67,10 @@ def first_column(request: dict[str, Any]) -> list[str]:
     return [line.split(" | ", 1)[0] for line in block.strip().splitlines() if " | " in line]
 
 
+NOTE_SQL = "UPDATE orders SET notes = 'ring twice' WHERE id = 4242 RETURNING id, status, notes"
+NOTED_ORDER = 4242
+RESUMED = frozenset({"approve"})
+"""Samples that resume a turn the stub answered: the turn's usage is the stub's again, with no new call."""
 # the stub counts 4 characters a token, and prompts vary a little (table statistics), so no count is shown
 STUB_USAGE = {"input_tokens": "<stub count>", "output_tokens": "<stub count>"}
 STUB_LLM: dict[str, list[Script]] = {
@@ -99,7 +105,17 @@ STUB_LLM: dict[str, list[Script]] = {
             explanation="Employees of the two stores.",
         ),
         text(
-            "Acme Online took the most orders in 2025 (9,095) and has 11 employees; Acme New York took 2,004 and has 23."
+            "Acme Online took the most orders in 2025 (9,095) and has 11 employees; "
+            "Acme New York took 2,004 and has 23."
+        ),
+    ],
+    "write": [
+        tool("Classification", intent="database", standalone_question="Note 'ring twice' on order 4242"),
+        tool(
+            "SqlDraft",
+            sql=NOTE_SQL,
+            confidence=0.9,
+            explanation="Sets the delivery note of order 4242.",
         ),
     ],
 }
@@ -130,8 +146,19 @@ def fresh_users(api_settings: Settings) -> Iterator[Settings]:
         client.drop_database(settings.mongo_db)
 
 
+@pytest.fixture
+def noted_order(api_settings: Settings) -> Iterator[None]:
+    """The session approves a write to one order: its seeded note comes back afterwards."""
+    assert api_settings.postgres_url
+    url = make_conninfo(api_settings.postgres_url, dbname="acme_retail")
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT notes FROM orders WHERE id = %s", (NOTED_ORDER,)).fetchone()
+        yield
+        conn.execute("UPDATE orders SET notes = %s WHERE id = %s", (row[0] if row else None, NOTED_ORDER))
+
+
 async def test_the_curl_session_in_the_api_docs_prints_what_the_docs_show(
-    fresh_users: Settings, llm: StubMistral
+    fresh_users: Settings, llm: StubMistral, noted_order: None
 ) -> None:
     doc = DOC.read_text(encoding="utf-8")
     samples = read_samples(doc)
@@ -141,7 +168,7 @@ async def test_the_curl_session_in_the_api_docs_prints_what_the_docs_show(
     async with serve(fresh_users, ip="10.254.0.1") as client:
         for sample in samples:
             llm.script(*STUB_LLM.get(sample.name, []))
-            session.masked_keys = STUB_USAGE if sample.name in STUB_LLM else {}
+            session.masked_keys = STUB_USAGE if sample.name in STUB_LLM or sample.name in RESUMED else {}
             asked = len(llm.requests)
             response, outputs[sample.name] = await run_curl(client, session, sample.command)
             assert response.status_code < 500, (sample.name, response.text)

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 from pydantic import SecretStr
 
 from bizsql.auth.identity import Identity
@@ -63,6 +64,18 @@ class Spy:
         self.calls.append(sql)
         return await self.inner.run(sql, business=business, identity=identity)
 
+    async def dry_run(self, sql: str, *, business: BusinessConfig, identity: Identity) -> Any:
+        self.calls.append(f"dry run: {sql}")
+        return await self.inner.dry_run(sql, business=business, identity=identity)
+
+    async def run_approved(self, sql: str, **kwargs: Any) -> Any:
+        self.calls.append(f"approved: {sql}")
+        return await self.inner.run_approved(sql, **kwargs)
+
+    async def record_decision(self, sql: str, **kwargs: Any) -> None:
+        self.calls.append(f"{kwargs['outcome']}: {sql}")
+        await self.inner.record_decision(sql, **kwargs)
+
     async def fingerprint(self, business: BusinessConfig) -> str:
         self.calls.append("fingerprint")
         return str(await self.inner.fingerprint(business))
@@ -105,14 +118,18 @@ class Chat:
     graph: Any = field(default_factory=lambda: build_graph(InMemorySaver()))
 
     async def ask(self, question: str) -> dict[str, Any]:
-        home = "all" if self.role == "admin" else self.business
-        context = Context(business_id=self.business, username=self.user, role=self.role,  # type: ignore[arg-type]
+        return await self.send({"messages": [HumanMessage(question)]})
+
+    async def decide(self, approval_id: str, decision: str, **who: str) -> dict[str, Any]:
+        """Resume the paused turn (``who``: user and role of someone else deciding)."""
+        return await self.send(Command(resume={"approval_id": approval_id, "decision": decision}), **who)
+
+    async def send(self, payload: Any, *, user: str = "", role: str = "") -> dict[str, Any]:
+        role = role or self.role
+        home = "all" if role == "admin" else self.business
+        context = Context(business_id=self.business, username=user or self.user, role=role,  # type: ignore[arg-type]
                           home_business=home, deps=self.deps)  # fmt: skip
-        out = await self.graph.ainvoke(
-            {"messages": [HumanMessage(question)]},
-            {"configurable": {"thread_id": self.thread}},
-            context=context,
-        )
+        out = await self.graph.ainvoke(payload, {"configurable": {"thread_id": self.thread}}, context=context)
         return dict(out)
 
 

@@ -14,7 +14,8 @@ from bizsql.graph.state import InputState, State
 
 ROOT = Path(__file__).resolve().parents[3]
 NODES = {"load_context", "match_verified", "classify", "answer_general", "retrieve_schema", "generate_sql",
-         "validate", "execute", "respond", "persist"}  # fmt: skip
+         "validate", "execute", "respond", "persist", "plan", "run_step", "gather_steps", "combine",
+         "propose_write", "await_approval"}  # fmt: skip
 
 
 def test_langgraph_json_points_at_the_module_level_graph() -> None:
@@ -51,3 +52,20 @@ def test_schemas_are_typed_dicts_and_the_context_schema_hides_the_clients() -> N
     assert context is not None
     assert set(context["properties"]) == {"business_id", "username", "role", "home_business"}
     assert set(graph.get_input_jsonschema()["properties"]) == {"messages"}
+
+
+def test_the_pictures_in_the_readme_and_the_graph_docs_are_the_graph_as_built() -> None:
+    from scripts.draw_graph import PAGES, drawn, picture
+
+    mermaid = drawn()
+    assert "subgraph run_step" in mermaid and "run_step\\3agenerate_sql" in mermaid, "a step's nodes"
+    for page in PAGES:
+        assert picture(page.read_text(encoding="utf-8")) == mermaid, (
+            f"{page.name} shows another graph: run `python -m scripts.draw_graph`"
+        )
+
+
+def test_a_plan_fans_out_to_steps_and_gathers_them_before_the_answer() -> None:
+    edges = {(e.source, e.target) for e in graph.get_graph().edges}
+    assert {("classify", "plan"), ("plan", "run_step"), ("run_step", "gather_steps")} <= edges
+    assert {("gather_steps", "run_step"), ("gather_steps", "combine"), ("combine", "persist")} <= edges

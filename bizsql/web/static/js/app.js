@@ -15,6 +15,9 @@ const NEXT = {
   execute: "Writing the answer…",
   respond: "Saving the conversation…",
   answer_general: "Saving the conversation…",
+  propose_write: "Waiting for your approval…",
+  gather_steps: "Working through the plan…",
+  combine: "Saving the conversation…",
 };
 const PAGE_SIZE = 30;
 const GENERAL = ""; // an admin's conversation with no business
@@ -199,15 +202,25 @@ async function ask(question) {
     const started = !state.threadId;
     state.threadId = response.headers.get("X-Thread-ID") || state.threadId;
     let finished = false;
+    let plan = [];
     for await (const { event, data } of streamEvents(response)) {
       if (event === "node") {
         pending.step(data.node);
         progress(NEXT[data.node] || "Working…");
-      }
-      else if (event === "token") pending.append(data.text);
+      } else if (event === "plan") {
+        plan = data.steps;
+        pending.plan(plan);
+        progress(`Answering in ${plan.length} steps…`);
+      } else if (event === "step_started") {
+        pending.stepState(data.index, "running");
+        progress(`Step ${data.index + 1} of ${plan.length}: ${data.question}`);
+      } else if (event === "step_rows") {
+        pending.stepState(data.index, data.error ? "failed" : "done");
+        if (data.index === plan.length - 1 || data.error) progress("Writing the answer…");
+      } else if (event === "token") pending.append(data.text);
       else if (event === "final") {
         state.threadId = data.thread_id || state.threadId;
-        pending.finish(data);
+        pending.finish(data, { decide: (decision, id) => decideWrite(data.thread_id, id, decision), explain });
         finished = true;
       } else if (event === "error") {
         pending.fail(data.detail || "The answer could not be finished.");
@@ -225,6 +238,15 @@ async function ask(question) {
     $("send").disabled = false;
     $("message").focus();
   }
+}
+
+// a paused write: the asker (or an admin) approves or rejects it; the answer is the resumed turn's
+async function decideWrite(threadId, approvalId, decision) {
+  return session.json("/chat/approve", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ thread_id: threadId, approval_id: approvalId, decision }),
+  });
 }
 
 function progress(text) {

@@ -40,8 +40,9 @@ const STEP_DONE = {
 // replaces it with the whole answer
 export function pendingAnswer() {
   const steps = el("ol", { class: "progress-steps", "aria-label": "Progress" });
+  const plan = el("ol", { class: "plan", "aria-label": "Plan", hidden: true });
   const text = el("p", { class: "summary" });
-  const node = el("article", { class: "msg assistant pending", "aria-busy": "true" }, steps, text);
+  const node = el("article", { class: "msg assistant pending", "aria-busy": "true" }, steps, plan, text);
   const done = [];
   return {
     node,
@@ -49,11 +50,20 @@ export function pendingAnswer() {
       done.push(name);
       steps.append(stepItem(name));
     },
+    // a planned turn: its steps as a list that marks each one as it starts and ends
+    plan(questions) {
+      plan.replaceChildren(...questions.map((q, i) => el("li", { "data-step": String(i) }, q)));
+      plan.hidden = false;
+    },
+    stepState(index, status) {
+      const item = plan.querySelector(`[data-step="${index}"]`);
+      if (item) item.dataset.state = status;
+    },
     append(chunk) {
       text.textContent += chunk;
     },
-    finish(result) {
-      node.replaceWith(answer(result, done));
+    finish(result, actions) {
+      node.replaceWith(answer(result, done, actions));
     },
     fail(message) {
       node.classList.remove("pending");
@@ -73,26 +83,66 @@ function trace(nodes) {
     el("ol", { class: "progress-steps" }, nodes.map(stepItem)));
 }
 
-export function answer(result, nodes = []) {
+// `actions.decide(decision)`: how the page approves or rejects a pending write (a Promise of the next
+// answer); without it no buttons are drawn
+export function answer(result, nodes = [], actions = {}) {
   const parts = [el("p", { class: "summary", text: result.answer || "" })];
   const why = result.error ? refusal(result.error) : "";
   if (why && !(result.answer || "").includes(why)) parts.push(el("p", { class: "error", role: "alert", text: why }));
   const steps = Array.isArray(result.steps) && result.steps.length > 1 ? result.steps : null;
   if (steps) {
+    if (result.chart) parts.push(chartBox(result.chart));
     steps.forEach((step, i) => parts.push(stepBlock(step, i)));
   } else if (result.sql || result.columns?.length) {
     parts.push(...dataParts(result));
+  }
+  const pending = result.intent === "approval_required" && result.approval?.status === "pending";
+  if (pending) {
+    const sql = parts.find((part) => part.classList?.contains("sql"));
+    if (sql) sql.open = true; // the statement that would run is what a person decides on
+    if (actions.decide) parts.push(approvalBox(result, actions));
   }
   parts.push(meta(result));
   if (nodes.length) parts.push(trace(nodes));
   return el("article", { class: "msg assistant", "aria-label": "Answer" }, parts);
 }
 
+// a write that waits for a person's yes: what it would change, until when, and the two buttons
+function approvalBox(result, actions) {
+  const approval = result.approval;
+  const until = new Date(approval.expires_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const info = el("p", { text: `Run it? The request stays open until ${until}.` });
+  const approve = el("button", { type: "button", class: "approve" }, "Approve and run");
+  const reject = el("button", { type: "button", class: "reject secondary" }, "Reject");
+  const status = el("p", { class: "meta", role: "status" });
+  const box = el("div", { class: "approval", role: "group", "aria-label": "Approve this write" },
+    info, el("div", { class: "buttons" }, approve, reject), status);
+  async function decide(decision) {
+    approve.disabled = reject.disabled = true;
+    status.textContent = decision === "approve" ? "Running the write…" : "Rejecting…";
+    try {
+      const next = await actions.decide(decision, approval.approval_id);
+      box.closest("article").replaceWith(answer(next, [], actions));
+    } catch (error) {
+      status.textContent = actions.explain ? actions.explain(error) : error.message;
+      approve.disabled = reject.disabled = false;
+    }
+  }
+  approve.addEventListener("click", () => decide("approve"));
+  reject.addEventListener("click", () => decide("reject"));
+  return box;
+}
+
 // a message from a saved conversation: its text, and the SQL it ran (the rows are not kept)
 export function savedMessage(message) {
   if (message.role === "user") return userMessage(message.content);
   const parts = [el("p", { class: "summary", text: message.content })];
-  if (message.sql) {
+  if (Array.isArray(message.steps) && message.steps.length > 1) {
+    message.steps.forEach((step, i) => {
+      parts.push(el("h3", { text: `Step ${i + 1}: ${step.question || ""}` }));
+      if (step.sql) parts.push(sqlPanel(step.sql));
+    });
+  } else if (message.sql) {
     parts.push(sqlPanel(message.sql));
     if (message.row_count !== null && message.row_count !== undefined) {
       parts.push(el("p", { class: "meta", text: `${message.row_count} row(s) at the time; ask again to see them` }));
@@ -103,7 +153,9 @@ export function savedMessage(message) {
 
 function stepBlock(step, index) {
   const title = el("h3", { text: `Step ${index + 1}: ${step.question || ""}` });
-  const body = step.error ? [el("p", { class: "error", text: step.error })] : dataParts(step);
+  const body = step.error
+    ? [el("p", { class: "error", text: `This step failed: ${refusal(step.error)}` }), ...(step.sql ? [sqlPanel(step.sql)] : [])]
+    : dataParts(step);
   return el("section", { class: "step", "aria-label": `Step ${index + 1}` }, title, body);
 }
 
