@@ -6,8 +6,10 @@ first use, from the run's ``Context`` or from settings.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -100,6 +102,27 @@ def build_step_graph() -> CompiledStateGraph[StepState, Context, StepInput, Step
     return builder.compile(name="step")
 
 
+def step_runner(
+    step_graph: CompiledStateGraph[StepState, Context, StepInput, StepOutput],
+) -> Callable[[StepInput, RunnableConfig], Awaitable[StepOutput]]:
+    """The ``run_step`` node: the step subgraph, called with the node's config (so it runs as a subgraph,
+    under the turn's checkpointer and streams), handing on only its result and its tokens.
+
+    Added directly as a node, a subgraph may hand back its whole state when the run is streamed as
+    events (LangServe's /graph/stream_events, Studio), and two parallel steps then both write
+    ``question``: InvalidUpdateError (langgraph issue 6446). Calling it here keeps the output exact."""
+
+    async def run_step(state: StepInput, config: RunnableConfig) -> StepOutput:
+        out = await step_graph.ainvoke(state, config)
+        return (
+            {"steps": out.get("steps", []), "usage": out["usage"]}
+            if "usage" in out
+            else {"steps": out.get("steps", [])}
+        )
+
+    return run_step
+
+
 def build_graph(
     checkpointer: BaseCheckpointSaver[str] | None = None,
 ) -> CompiledStateGraph[State, Context, InputState, State]:
@@ -117,7 +140,8 @@ def build_graph(
     builder.add_node("await_approval", await_approval)  # ... then interrupt() until someone decides
     builder.add_node("respond", respond)
     builder.add_node("plan", plan)
-    builder.add_node("run_step", build_step_graph())  # one run per Send
+    # one run per Send, whose payload is a StepInput, not the turn's State
+    builder.add_node("run_step", step_runner(build_step_graph()))  # type: ignore[arg-type]
     builder.add_node("gather_steps", gather_steps)
     builder.add_node("combine", combine)
     builder.add_node("persist", persist)

@@ -13,12 +13,15 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from langchain_core.runnables import RunnableBinding, RunnableConfig
 from langchain_core.runnables.utils import ConfigurableFieldSpec
+from langgraph.types import Send
 from langserve import add_routes
 from langserve.lzstring import LZString
+from langserve.serialization import WellKnownLCSerializer
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, with_config
 from typing_extensions import TypedDict
 
@@ -82,6 +85,24 @@ class ServedGraph(RunnableBinding[Any, Any]):  # type: ignore[no-redef]  # pydan
 
     def get_input_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
         return GraphInput
+
+
+class GraphSerializer(WellKnownLCSerializer):
+    """LangServe's serializer, plus what a LangGraph run's events carry that it cannot write: a plan's
+    ``Send`` (the step it starts, in the routing function's output). LangServe's own fallback fails on
+    any unknown type ("super(): __class__ cell not found"), which broke /graph/stream_events and the
+    playground's /graph/stream_log on every planned turn."""
+
+    def dumps(self, obj: Any) -> bytes:
+        return orjson.dumps(obj, default=_graph_default)
+
+
+def _graph_default(obj: Any) -> Any:
+    if isinstance(obj, Send):
+        return {"send": obj.node, "arg": obj.arg}
+    if isinstance(obj, BaseModel):
+        return obj.model_dump()
+    raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
 
 
 async def well_formed_body(request: Request) -> None:
@@ -191,6 +212,7 @@ def graph_router(services: Services) -> APIRouter:
         per_req_config_modifier=identity_config,
         dependencies=[Depends(sign_in_first), Depends(current_identity), Depends(well_formed_body)],
         disabled_endpoints=["feedback", "public_trace_link"],  # the playground streams through stream_log
+        serializer=GraphSerializer(),
     )
     return router
 

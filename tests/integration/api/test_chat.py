@@ -279,3 +279,24 @@ async def test_a_one_step_answer_has_no_steps(
     script_database_turn(llm)
     body = (await client.post("/chat", json={"message": QUESTION}, headers=headers["alice"])).json()
     assert body["steps"] is None and body["sql"] == CUSTOMERS_SQL
+
+
+async def test_langserve_stream_events_names_each_step_event_of_a_plan(
+    client: httpx.AsyncClient, headers: Headers, llm: StubMistral
+) -> None:
+    llm.script(*plan_script.planned())
+    body = {
+        "input": {"messages": [{"type": "human", "content": plan_script.QUESTION}]},
+        "config": {"configurable": {}},
+        "version": "v2",
+    }
+    response = await client.post("/graph/stream_events", json=body, headers=headers["alice"])
+    assert response.status_code == 200, response.text
+    events = [data for kind, data in sse_events(response.text) if kind == "data"]
+    custom = [(e["name"], e["data"]["index"]) for e in events if e.get("event") == "on_custom_event"]
+    for index in range(3):
+        assert [name for name, i in custom if i == index] == ["step_started", "step_sql", "step_rows"]
+    nodes = {e["metadata"].get("langgraph_node") for e in events if e.get("event") == "on_chain_start"}
+    assert {"plan", "run_step", "start_step", "finish_step", "combine"} <= nodes, (
+        "Studio's view: the subgraph"
+    )
