@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from pydantic import SecretStr
@@ -17,7 +17,9 @@ from bizsql.errors import BizsqlError
 from bizsql.log import configure_logging
 
 if TYPE_CHECKING:
-    from bizsql.evals.runner import RunMeta, TurnRecord
+    from bizsql.evals.runner import EvalRun
+
+Kind = Literal["all", "questions", "plans"]
 
 DEFAULT_OUT = Path("evals/reports")
 NO_KEY = """\
@@ -60,20 +62,27 @@ def eval_command(
     limit: Annotated[
         int | None,
         typer.Option(
-            min=1, help="At most N threads per business, spread over the set (a conversation is one)."
+            min=1, help="At most N threads (and N multi-step questions) per business, spread over the set."
         ),
     ] = None,
     baseline: Annotated[
         bool, typer.Option("--baseline/--no-baseline", help="Also run the whole-schema baseline.")
     ] = True,
+    kind: Annotated[
+        Kind,
+        typer.Option(
+            help="Which golden items: single questions and conversations, multi-step questions, or all."
+        ),
+    ] = "all",
     out_dir: Annotated[
         Path, typer.Option("--out", help="Where the JSON and Markdown reports go.")
     ] = DEFAULT_OUT,
 ) -> None:
     """Score bizsql on the golden questions: EX, classification, retrieval recall@5, verified-path hits,
-    LLM calls, tokens and latency, next to the classic whole-schema baseline."""
+    LLM calls, tokens and latency, next to the classic whole-schema baseline; and the multi-step
+    questions step by step and whole."""
     from bizsql.evals.golden import available_businesses
-    from bizsql.evals.report import build_report, rich_table, write_reports
+    from bizsql.evals.report import build_report, rich_tables, write_reports
 
     settings = _llm_settings(Settings(), model)
     if settings is None:
@@ -86,13 +95,15 @@ def eval_command(
         raise typer.Exit(2)
     try:
         with embedded_servers(settings) as resolved:
-            meta, records = asyncio.run(_run(resolved, [business] if business else known, limit, baseline))
+            found = asyncio.run(_run(resolved, [business] if business else known, limit, baseline, kind))
     except (EmbeddedUnavailable, BizsqlError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    report = build_report(meta, records)
+    meta = found.meta
+    report = build_report(meta, found.turns, found.plans)
     json_path, md_path = write_reports(report, out_dir)
-    out.print(rich_table(report))
+    for table in rich_tables(report):
+        out.print(table)
     for name, ratio in report.prompt_token_ratio.items():
         if ratio is not None:
             out.print(f"prompt tokens per database question, bizsql ÷ baseline, {name}: {ratio:.2f}")
@@ -101,17 +112,27 @@ def eval_command(
 
 
 async def _run(
-    settings: Settings, businesses: list[str], limit: int | None, baseline: bool
-) -> tuple[RunMeta, list[TurnRecord]]:
+    settings: Settings, businesses: list[str], limit: int | None, baseline: bool, kind: Kind
+) -> EvalRun:
     from bizsql.evals.runner import EvalRunner
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
         task = progress.add_task("starting", total=None)
 
-        def advance(record: TurnRecord) -> None:
-            progress.update(task, advance=1, description=f"{record.business} {record.turn_id}")
+        def advance(business: str, item: str) -> None:
+            progress.update(task, advance=1, description=f"{business} {item}")
 
-        runner = EvalRunner(settings, businesses=businesses, limit=limit, baseline=baseline, on_turn=advance)
-        progress.update(task, total=sum(len(t.turns) for ts in runner.planned().values() for t in ts))
+        runner = EvalRunner(
+            settings,
+            businesses=businesses,
+            limit=limit,
+            baseline=baseline,
+            questions=kind != "plans",
+            plans=kind != "questions",
+            on_turn=lambda r: advance(r.business, r.turn_id),
+            on_plan=lambda r: advance(r.business, r.plan_id),
+        )
+        turns = sum(len(t.turns) for ts in runner.planned().values() for t in ts)
+        progress.update(task, total=turns + sum(len(ps) for ps in runner.planned_plans().values()))
         return await runner.run()

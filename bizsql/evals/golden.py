@@ -3,6 +3,7 @@
 One file per business (``evals/golden/<business>.yaml``). Single questions and multi-turn conversations
 are both *threads*: a single question is a thread of one turn, and every turn of a conversation is asked in
 the same thread, so follow-ups ("and only in Texas?") depend on the earlier turns as they would for a user.
+A *plan* is one question that takes several queries; its gold answer is the steps, each with gold SQL.
 """
 
 from __future__ import annotations
@@ -58,18 +59,54 @@ class Conversation(BaseModel):
     turns: list[GoldenTurn] = Field(min_length=2)
 
 
+class GoldStep(BaseModel):
+    """One step of a plan's gold answer. A later step's SQL holds the values its earlier steps return on
+    the demo data as literals (the data is deterministic), so each step is scored on its own."""
+
+    question: str = Field(min_length=2, description="The step as a planner would write it.")
+    sql: str
+    tables: list[str] = Field(min_length=1, description="Tables the gold SQL reads (CTEs excluded).")
+    uses: list[int] = Field(
+        default_factory=list, description="Numbers (1 = first) of earlier steps it needs."
+    )
+
+
+class GoldenPlan(BaseModel):
+    """A question that takes several queries: a later one using an earlier one's results, or results
+    compared side by side. The last step holds the answer a one-statement attempt is compared with."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    question: str = Field(min_length=2)
+    difficulty: Difficulty = "hard"
+    steps: list[GoldStep] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _uses_earlier_steps(self) -> GoldenPlan:
+        for number, step in enumerate(self.steps, start=1):
+            if any(not 1 <= u < number for u in step.uses):
+                raise ValueError(f"{self.id}: step {number} may use only earlier steps, not {step.uses}")
+        return self
+
+    @property
+    def final(self) -> GoldStep:
+        return self.steps[-1]
+
+
 class GoldenSet(BaseModel):
-    """A business's golden questions: single questions and multi-turn conversations."""
+    """A business's golden questions: single questions, multi-turn conversations and plans."""
 
     business: str
     questions: list[GoldenTurn] = Field(default_factory=list)
     conversations: list[Conversation] = Field(default_factory=list)
+    plans: list[GoldenPlan] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> GoldenSet:
-        ids = [t.id for t in self.turns()] + [c.id for c in self.conversations]
+        """Ids and question texts (steps' too: the eval stub finds a request's item by its text)."""
+        ids = [t.id for t in self.turns()] + [c.id for c in self.conversations] + [p.id for p in self.plans]
         texts = [t.question.strip().lower() for t in self.turns()]
         texts += [t.standalone.strip().lower() for t in self.turns() if t.standalone]
+        texts += [q.strip().lower() for p in self.plans for q in (p.question, *(s.question for s in p.steps))]
         for name, values in (("id", ids), ("question text", texts)):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:

@@ -2,7 +2,8 @@
 
 Accuracy and cost figures average over *database* questions (the ones both systems answer with SQL), so
 the two columns of a pair always cover the same questions; classification accuracy covers every question,
-including the general and clarify ones. See docs/quality.md for what each column means.
+including the general and clarify ones. Multi-step questions have a table of their own
+(``plan_report.py``). See docs/quality.md for what each column means.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from bizsql.evals.golden import DIFFICULTIES
-from bizsql.evals.runner import Outcome, RunMeta, TurnRecord
+from bizsql.evals.plan_report import PlanSummary, plan_markdown, plan_table, summarize_plans
+from bizsql.evals.plans import PlanRecord
+from bizsql.evals.records import Outcome, RunMeta, TurnRecord
 
 ALL = "all"
 RATIO_NOTE = "all calls; SQL-writing prompt only"
@@ -55,6 +58,8 @@ class EvalReport(BaseModel):
     sql_prompt_token_ratio: dict[str, float | None]
     """The same for the SQL-writing prompt alone (bizsql's generate_sql requests, the baseline's one)."""
     items: list[TurnRecord]
+    plan_summary: list[PlanSummary] = []
+    plans: list[PlanRecord] = []
 
 
 def _mean(values: Iterable[float]) -> float | None:
@@ -123,7 +128,9 @@ def token_ratios(
     return ratios
 
 
-def build_report(meta: RunMeta, records: Sequence[TurnRecord]) -> EvalReport:
+def build_report(
+    meta: RunMeta, records: Sequence[TurnRecord], plans: Sequence[PlanRecord] = ()
+) -> EvalReport:
     summary = summarize(records)
     return EvalReport(
         meta=meta,
@@ -131,6 +138,8 @@ def build_report(meta: RunMeta, records: Sequence[TurnRecord]) -> EvalReport:
         prompt_token_ratio=token_ratios(summary),
         sql_prompt_token_ratio=token_ratios(summary, "sql_prompt_tokens_per_question"),
         items=list(records),
+        plan_summary=summarize_plans(plans),
+        plans=list(plans),
     )
 
 
@@ -179,11 +188,18 @@ def rows(summary: Sequence[GroupSummary]) -> list[list[str]]:
     return table
 
 
-def rich_table(report: EvalReport) -> Table:
-    table = Table(*COLUMNS, title=f"bizsql eval {report.meta.run_id} ({report.meta.model})")
-    for cells in rows(report.summary):
-        table.add_row(*cells, end_section=cells[1] == ALL)
-    return table
+def rich_tables(report: EvalReport) -> list[Table]:
+    """The questions' table and the multi-step questions' one, each when the run asked such items."""
+    title = f"bizsql eval {report.meta.run_id} ({report.meta.model})"
+    tables = []
+    if report.summary:
+        table = Table(*COLUMNS, title=title)
+        for cells in rows(report.summary):
+            table.add_row(*cells, end_section=cells[1] == ALL)
+        tables.append(table)
+    if report.plan_summary:
+        tables.append(plan_table(report.plan_summary, f"{title}: multi-step questions"))
+    return tables
 
 
 def markdown(report: EvalReport) -> str:
@@ -198,17 +214,17 @@ def markdown(report: EvalReport) -> str:
         f"- prompt tokens counted with: {meta.token_counter}",
         "- pairs read `bizsql / baseline` (baseline: whole schema in one prompt, no retrieval, "
         "no verified examples, no retry)",
-        "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "|".join("---" for _ in COLUMNS) + "|",
     ]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows(report.summary)]
+    if report.summary:
+        lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
+        lines += ["| " + " | ".join(cells) + " |" for cells in rows(report.summary)]
     if report.prompt_token_ratio:
         lines += ["", f"Prompt tokens per database question, bizsql ÷ baseline ({RATIO_NOTE}):", ""]
         lines += [
             f"- {b}: {_num(r, 2)}; {_num(report.sql_prompt_token_ratio.get(b), 2)}"
             for b, r in report.prompt_token_ratio.items()
         ]
+    lines += plan_markdown(report.plan_summary)
     return "\n".join(lines) + "\n"
 
 

@@ -2,8 +2,10 @@
 
 Every turn goes through ``build_graph`` with the real clients (MongoDB business configs, the FAISS schema
 index, the guarded executor as the business's reader role, the configured LLM); a conversation's turns share
-one thread, so follow-ups see the earlier turns. Gold results come from the same executor. Eval threads use
-an in-memory checkpointer and write no conversation documents, so they never show up in a user's history.
+one thread, so follow-ups see the earlier turns. A multi-step question (a golden *plan*) is one turn in its
+own thread, scored step by step (``plans.py``), and the baseline gets it whole, to answer in one statement.
+Gold results come from the same executor. Eval threads use an in-memory checkpointer and write no
+conversation documents, so they never show up in a user's history.
 """
 
 from __future__ import annotations
@@ -11,20 +13,21 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableLambda
 from langgraph.checkpoint.memory import InMemorySaver
-from pydantic import BaseModel, Field
 
 from bizsql.auth.identity import Identity
 from bizsql.config import Settings
 from bizsql.errors import BizsqlError
 from bizsql.evals.baseline import BaselineAnswer, WholeSchemaBaseline
-from bizsql.evals.golden import GOLDEN_DIR, GoldenSet, GoldenTurn, Thread, load_golden
+from bizsql.evals.golden import GOLDEN_DIR, GoldenPlan, GoldenSet, GoldenTurn, Thread, load_golden
 from bizsql.evals.metering import LlmMeter
+from bizsql.evals.plans import GoldStepRecord, PlanRecord, failed_outcome, plan_outcome
+from bizsql.evals.records import Outcome, RunMeta, TurnRecord
 from bizsql.evals.scoring import execution_match
 from bizsql.evals.tokens import get_counter
 from bizsql.graph.builder import build_graph
@@ -36,55 +39,7 @@ from bizsql.stores.business import BusinessConfig
 
 EVAL_USER = "bizsql-eval"
 RECALL_AT = 5
-
-
-class Outcome(BaseModel):
-    """What one system did with one turn. ``ex`` is None for turns that expect no SQL."""
-
-    intent: str | None = None
-    intent_ok: bool | None = None
-    sql: str = ""
-    error: str | None = None
-    row_count: int | None = None
-    ex: bool | None = None
-    tables: list[str] = Field(default_factory=list)
-    recall_at_5: float | None = None
-    verified: bool = False
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    provider_prompt_tokens: int = 0
-    provider_completion_tokens: int = 0
-    sql_prompt_tokens: int = 0
-    latency_ms: float = 0.0
-
-
-class TurnRecord(BaseModel):
-    business: str
-    thread_id: str
-    turn_id: str
-    turn_index: int
-    question: str
-    expected_intent: str
-    difficulty: str
-    verified_question: str | None = None
-    gold_row_count: int | None = None
-    bizsql: Outcome
-    baseline: Outcome | None = None
-
-
-class RunMeta(BaseModel):
-    run_id: str
-    started_at: datetime
-    finished_at: datetime | None = None
-    model: str
-    llm_endpoint: str
-    businesses: list[str]
-    limit: int | None
-    baseline: bool
-    token_counter: str
-    prompt_settings: dict[str, int | float]
-    """The settings that decide what bizsql's prompts hold, so a report says what it measured."""
+T = TypeVar("T")
 
 
 PROMPT_SETTINGS = (
@@ -100,16 +55,25 @@ PROMPT_SETTINGS = (
 )
 
 
+def spread(items: Sequence[T], limit: int | None) -> list[T]:
+    """All items, or ``limit`` of them spread evenly over the file, in file order."""
+    if limit is None or limit >= len(items):
+        return list(items)
+    if limit <= 0:
+        return []
+    picked = sorted({round(i * (len(items) - 1) / max(limit - 1, 1)) for i in range(limit)})
+    return [items[i] for i in picked]
+
+
 def select_threads(golden: GoldenSet, limit: int | None) -> list[Thread]:
     """All threads, or ``limit`` of them spread evenly over the file (so easy, hard, conversations and
     non-database messages all appear in a short run), in file order."""
-    threads = list(golden.threads())
-    if limit is None or limit >= len(threads):
-        return threads
-    if limit <= 0:
-        return []
-    picked = sorted({round(i * (len(threads) - 1) / max(limit - 1, 1)) for i in range(limit)})
-    return [threads[i] for i in picked]
+    return spread(list(golden.threads()), limit)
+
+
+def select_plans(golden: GoldenSet, limit: int | None) -> list[GoldenPlan]:
+    """The multi-step questions, or ``limit`` of them spread over the file (counted apart from threads)."""
+    return spread(golden.plans, limit)
 
 
 def recall(gold: Sequence[str], retrieved: Sequence[str], k: int = RECALL_AT) -> float:
@@ -140,8 +104,8 @@ def graph_outcome(turn: GoldenTurn, out: dict[str, Any], gold: list[list[Any]] |
     )
 
 
-def baseline_outcome(turn: GoldenTurn, answer: BaselineAnswer, gold: list[list[Any]] | None) -> Outcome:
-    ex = execution_match(turn.sql, gold, answer.rows) if turn.sql and gold is not None else None
+def baseline_outcome(gold_sql: str | None, answer: BaselineAnswer, gold: list[list[Any]] | None) -> Outcome:
+    ex = execution_match(gold_sql, gold, answer.rows) if gold_sql and gold is not None else None
     return Outcome(
         sql=answer.sql,
         error=answer.error,
@@ -150,8 +114,18 @@ def baseline_outcome(turn: GoldenTurn, answer: BaselineAnswer, gold: list[list[A
     )
 
 
+@dataclass
+class EvalRun:
+    """What ``EvalRunner.run()`` found: single questions and conversation turns, and multi-step ones."""
+
+    meta: RunMeta
+    turns: list[TurnRecord] = field(default_factory=list)
+    plans: list[PlanRecord] = field(default_factory=list)
+
+
 class EvalRunner:
-    """One eval run over some businesses; call ``run()`` once."""
+    """One eval run over some businesses; call ``run()`` once. ``questions`` and ``plans`` choose which
+    kinds of golden items are asked."""
 
     def __init__(
         self,
@@ -162,7 +136,10 @@ class EvalRunner:
         baseline: bool = True,
         deps: Deps | None = None,
         golden_dir: Any = GOLDEN_DIR,
+        questions: bool = True,
+        plans: bool = True,
         on_turn: Callable[[TurnRecord], None] | None = None,
+        on_plan: Callable[[PlanRecord], None] | None = None,
     ) -> None:
         self.settings = settings
         self.goldens = {b: load_golden(b, golden_dir) for b in businesses}
@@ -170,7 +147,8 @@ class EvalRunner:
         self.with_baseline = baseline
         self._own_deps = deps is None
         self.deps = deps or build_deps(settings, conversations=None)
-        self.on_turn = on_turn
+        self.with_questions, self.with_plans = questions, plans
+        self.on_turn, self.on_plan = on_turn, on_plan
         counter = get_counter()
         self.meter = LlmMeter(counter)
         self.meta = RunMeta(
@@ -181,28 +159,39 @@ class EvalRunner:
             businesses=list(businesses),
             limit=limit,
             baseline=baseline,
+            kinds=[k for k, on in (("questions", questions), ("plans", plans)) if on],
             token_counter=counter.name,
             prompt_settings={name: getattr(settings, name) for name in PROMPT_SETTINGS},
         )
 
     def planned(self) -> dict[str, list[Thread]]:
+        if not self.with_questions:
+            return {b: [] for b in self.goldens}
         return {b: select_threads(g, self.limit) for b, g in self.goldens.items()}
 
-    async def run(self) -> tuple[RunMeta, list[TurnRecord]]:
-        records: list[TurnRecord] = []
+    def planned_plans(self) -> dict[str, list[GoldenPlan]]:
+        if not self.with_plans:
+            return {b: [] for b in self.goldens}
+        return {b: select_plans(g, self.limit) for b, g in self.goldens.items()}
+
+    async def run(self) -> EvalRun:
+        found = EvalRun(self.meta)
+        threads, plans = self.planned(), self.planned_plans()
         try:
             graph = build_graph(InMemorySaver())
             baseline = self._baseline()
-            for business_id, threads in self.planned().items():
+            for business_id in self.goldens:
                 business = await self.deps.configs.get(business_id)
                 await self._warm_up(business, baseline)
-                for thread in threads:
-                    records.extend(await self._thread(graph, baseline, business, thread))
+                for thread in threads[business_id]:
+                    found.turns.extend(await self._thread(graph, baseline, business, thread))
+                for plan in plans[business_id]:
+                    found.plans.append(await self._plan(graph, baseline, business, plan))
         finally:
             if self._own_deps:
                 await self.deps.aclose()
         self.meta.finished_at = datetime.now(UTC)
-        return self.meta, records
+        return found
 
     def _baseline(self) -> WholeSchemaBaseline | None:
         if not self.with_baseline or self.deps.llm is None:
@@ -224,11 +213,13 @@ class EvalRunner:
         history: list[tuple[str, str]] = []
         records = []
         for index, turn in enumerate(thread.turns):
-            gold = await self._gold(turn, business, identity)
+            gold = await self._rows(turn.sql, business, identity) if turn.sql else None
             bizsql = await self._ask_graph(graph, business, identity, thread_id, turn, gold)
             other = None
             if baseline is not None and turn.intent == "database":
-                other = await self._ask_baseline(baseline, business, identity, turn, gold, history)
+                other = await self._ask_baseline(
+                    baseline, business, identity, turn.question, turn.sql, gold, history
+                )
                 history.append((turn.question, other.sql))
             record = TurnRecord(
                 business=business.business_id,
@@ -248,12 +239,48 @@ class EvalRunner:
                 self.on_turn(record)
         return records
 
-    async def _gold(
-        self, turn: GoldenTurn, business: BusinessConfig, identity: Identity
-    ) -> list[list[Any]] | None:
-        if not turn.sql:
-            return None
-        result = await self.deps.executor.run(turn.sql, business=business, identity=identity)
+    async def _plan(
+        self, graph: Any, baseline: WholeSchemaBaseline | None, business: BusinessConfig, plan: GoldenPlan
+    ) -> PlanRecord:
+        """One multi-step question: the graph in a thread of its own, then the baseline in one statement."""
+        identity = Identity(EVAL_USER, "analyst", business.business_id)
+        gold = [await self._rows(step.sql, business, identity) for step in plan.steps]
+        asked = Turn(identity, business.business_id, f"eval-{self.meta.run_id}-{plan.id}", plan.question)
+        self.meter.take()
+        started = time.perf_counter()
+        try:
+            outcome = plan_outcome(
+                plan, await invoke_turn(graph, self.deps, asked, callbacks=[self.meter]), gold
+            )
+        except BizsqlError as exc:
+            outcome = failed_outcome(f"{exc.code}: {exc.detail}")
+        except Exception as exc:  # a crash is a wrong answer, and the other questions still get asked
+            outcome = failed_outcome(f"crash: {type(exc).__name__}: {exc}")
+        latency = (time.perf_counter() - started) * 1000
+        ours = outcome.model_copy(update={**asdict(self.meter.take()), "latency_ms": latency})
+        other = None
+        if baseline is not None:
+            other = await self._ask_baseline(
+                baseline, business, identity, plan.question, plan.final.sql, gold[-1], []
+            )
+        record = PlanRecord(
+            business=business.business_id,
+            plan_id=plan.id,
+            question=plan.question,
+            difficulty=plan.difficulty,
+            gold_steps=[
+                GoldStepRecord(question=s.question, uses=s.uses, row_count=len(rows))
+                for s, rows in zip(plan.steps, gold, strict=True)
+            ],
+            bizsql=ours,
+            baseline=other,
+        )
+        if self.on_plan is not None:
+            self.on_plan(record)
+        return record
+
+    async def _rows(self, sql: str, business: BusinessConfig, identity: Identity) -> list[list[Any]]:
+        result = await self.deps.executor.run(sql, business=business, identity=identity)
         return [list(r) for r in result.rows]
 
     async def _ask_graph(
@@ -283,7 +310,8 @@ class EvalRunner:
         baseline: WholeSchemaBaseline,
         business: BusinessConfig,
         identity: Identity,
-        turn: GoldenTurn,
+        question: str,
+        gold_sql: str | None,
         gold: list[list[Any]] | None,
         history: list[tuple[str, str]],
     ) -> Outcome:
@@ -293,9 +321,9 @@ class EvalRunner:
         self.meter.take()
         started = time.perf_counter()
         try:
-            answer = await RunnableLambda(ask).ainvoke(turn.question, {"callbacks": [self.meter]})
+            answer = await RunnableLambda(ask).ainvoke(question, {"callbacks": [self.meter]})
         except Exception as exc:  # as for the graph: counted wrong, and the run goes on
             answer = BaselineAnswer("", error=f"crash: {type(exc).__name__}: {exc}")
         latency = (time.perf_counter() - started) * 1000
-        outcome = baseline_outcome(turn, answer, gold)
+        outcome = baseline_outcome(gold_sql, answer, gold)
         return outcome.model_copy(update={**asdict(self.meter.take()), "latency_ms": latency})

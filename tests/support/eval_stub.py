@@ -8,6 +8,12 @@ that paraphrase a verified query are never in the wrong subset (the fast path ma
 LLM). A known subset of non-database messages is misclassified, to check classification accuracy the same
 way. Summaries and general answers are a fixed text.
 
+A multi-step question (a golden plan) is classified as needing a plan and planned as its gold steps; each
+step's SQL request is answered by the step's question (steps may arrive in parallel, in any order) with its
+gold SQL, except a known subset of steps, which get WRONG_SQL. A known subset of plans is classified as
+one-step questions instead, so the graph answers them in one statement, as does the baseline: with the
+gold last step's SQL, except a known subset of plans.
+
     python -m tests.support.eval_stub --port 8911 --wrong-every 4
     MISTRAL_BASE_URL=http://127.0.0.1:8911/v1 bizsql eval
 """
@@ -23,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bizsql.demo import get_demo_business
-from bizsql.evals.golden import GoldenSet, GoldenTurn, available_businesses, load_golden
+from bizsql.evals.golden import GoldenPlan, GoldenSet, GoldenTurn, GoldStep, available_businesses, load_golden
 from tests.support.stub_mistral import Reply, StubMistral, text, tool, tool_names
 
 WRONG_SQL = "SELECT 'the stub answered this one wrongly on purpose' AS wrong_answer"
@@ -45,14 +51,21 @@ class GoldenScript:
     goldens: dict[str, GoldenSet]
     wrong_every: int = 3
     misclassify_every: int = 2
-    _by_name: dict[str, dict[str, GoldenTurn]] = field(init=False, default_factory=dict)
+    wrong_step_every: int = 0
+    unplanned_every: int = 0
+    _by_name: dict[str, dict[str, GoldenTurn | GoldenPlan | tuple[GoldenPlan, int]]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         for business_id, golden in self.goldens.items():
-            lookup: dict[str, GoldenTurn] = {}
+            lookup: dict[str, GoldenTurn | GoldenPlan | tuple[GoldenPlan, int]] = {}
             for turn in golden.turns():
                 lookup[_key(turn.question)] = turn
                 lookup[_key(turn.asked)] = turn
+            for plan in golden.plans:
+                lookup[_key(plan.question)] = plan
+                lookup |= {_key(step.question): (plan, i) for i, step in enumerate(plan.steps)}
             self._by_name[get_demo_business(business_id).name] = lookup
 
     def wrong(self, turn: GoldenTurn) -> bool:
@@ -63,6 +76,22 @@ class GoldenScript:
         """Classified as the wrong kind of message: a fixed subset of general and clarify messages."""
         return turn.intent != "database" and _picked(turn.id, self.misclassify_every)
 
+    def wrong_step(self, plan: GoldenPlan, index: int) -> bool:
+        """A step (0-based) answered with WRONG_SQL: a fixed subset of the plans' steps."""
+        return _picked(f"{plan.id}#{index + 1}", self.wrong_step_every)
+
+    def unplanned(self, plan: GoldenPlan) -> bool:
+        """A plan classified as a one-step question: a fixed subset."""
+        return _picked(plan.id, self.unplanned_every)
+
+    def wrong_statement(self, plan: GoldenPlan) -> bool:
+        """The one statement asked for the whole plan question is WRONG_SQL (the baseline's, and the
+        graph's when it did not plan): a fixed subset of plans."""
+        return _picked(plan.id, self.wrong_every)
+
+    def one_statement(self, plan: GoldenPlan) -> str:
+        return WRONG_SQL if self.wrong_statement(plan) else plan.final.sql.strip()
+
     def expected_ex(self, turns: Iterable[GoldenTurn]) -> float:
         database = [t for t in turns if t.intent == "database"]
         return sum(1 for t in database if not self.wrong(t)) / len(database)
@@ -72,6 +101,15 @@ class GoldenScript:
         return sum(1 for t in chosen if not self.misclassified(t)) / len(chosen)
 
     def turn_for(self, request: dict[str, Any], pattern: re.Pattern[str]) -> GoldenTurn:
+        item = self.item_for(request, pattern)
+        if not isinstance(item, GoldenTurn):
+            raise LookupError(f"{item!r} is a plan or a step, not a golden question")
+        return item
+
+    def item_for(
+        self, request: dict[str, Any], pattern: re.Pattern[str]
+    ) -> GoldenTurn | GoldenPlan | tuple[GoldenPlan, int]:
+        """The golden question, plan, or (plan, step index) whose text the request asks about."""
         messages = request.get("messages", [])
         system = str(messages[0].get("content") or "") if messages else ""
         business = _BUSINESS.search(system)
@@ -85,18 +123,37 @@ class GoldenScript:
 
     def reply(self, request: dict[str, Any]) -> Reply:
         tools = tool_names(request)
+        if not tools:
+            return text(SUMMARY)  # a summary, a plan's combined answer, or a general answer
+        if "PlanDraft" in tools:
+            plan = self.item_for(request, _QUESTION)
+            if not isinstance(plan, GoldenPlan):
+                raise LookupError(f"a plan was asked for {plan!r}")
+            return tool("PlanDraft", steps=[{"question": s.question, "uses": s.uses} for s in plan.steps])
+        item = self.item_for(request, _LATEST if "Classification" in tools else _QUESTION)
+        if isinstance(item, GoldenTurn):
+            return self.turn_reply(item, tools)
+        if "Classification" in tools and isinstance(item, GoldenPlan):
+            return tool("Classification", intent="database", standalone_question=item.question,
+                        needs_plan=not self.unplanned(item))  # fmt: skip
+        if "SqlDraft" in tools:
+            sql = self.step_sql(*item) if isinstance(item, tuple) else self.one_statement(item)
+            return tool("SqlDraft", sql=sql, confidence=0.9, explanation="scripted by the eval stub")
+        raise LookupError(f"no scripted answer to {tools} for {item!r}")
+
+    def step_sql(self, plan: GoldenPlan, index: int) -> str:
+        step: GoldStep = plan.steps[index]
+        return WRONG_SQL if self.wrong_step(plan, index) else step.sql.strip()
+
+    def turn_reply(self, turn: GoldenTurn, tools: list[str]) -> Reply:
         if "Classification" in tools:
-            turn = self.turn_for(request, _LATEST)
             intent = turn.intent
             if self.misclassified(turn):
                 intent = "clarify" if intent == "general" else "general"
             return tool("Classification", intent=intent, standalone_question=turn.asked,
                         clarifying_question=CLARIFYING if intent == "clarify" else "")  # fmt: skip
-        if "SqlDraft" in tools:
-            turn = self.turn_for(request, _QUESTION)
-            sql = WRONG_SQL if self.wrong(turn) or not turn.sql else turn.sql.strip()
-            return tool("SqlDraft", sql=sql, confidence=0.9, explanation="scripted by the eval stub")
-        return text(SUMMARY)
+        sql = WRONG_SQL if self.wrong(turn) or not turn.sql else turn.sql.strip()
+        return tool("SqlDraft", sql=sql, confidence=0.9, explanation="scripted by the eval stub")
 
 
 def _key(question: str) -> str:
@@ -127,9 +184,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="Port to listen on (default: a free one).")
     parser.add_argument("--wrong-every", type=int, default=3, help="About 1 in N database answers wrong.")
     parser.add_argument("--misclassify-every", type=int, default=2, help="About 1 in N non-database wrong.")
+    parser.add_argument("--wrong-step-every", type=int, default=4, help="About 1 in N plan steps wrong.")
+    parser.add_argument("--unplanned-every", type=int, default=6, help="About 1 in N plans not planned.")
     args = parser.parse_args()
     goldens = {b: load_golden(b) for b in available_businesses()}
-    script = GoldenScript(goldens, args.wrong_every, args.misclassify_every)
+    script = GoldenScript(
+        goldens, args.wrong_every, args.misclassify_every, args.wrong_step_every, args.unplanned_every
+    )
     stub = GoldenStub(script)
     if args.port:
         stub.port = args.port

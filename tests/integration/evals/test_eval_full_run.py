@@ -42,6 +42,8 @@ def row(report: dict[str, Any], business: str) -> dict[str, Any]:
 def test_every_golden_question_of_every_business_is_asked(report: dict[str, Any]) -> None:
     asked = {(i["business"], i["turn_id"]) for i in report["items"]}
     assert asked == {(b, t.id) for b in BUSINESSES for t in turns_of(b)}
+    planned = {(p["business"], p["plan_id"]) for p in report["plans"]}
+    assert planned == {(b, p.id) for b in BUSINESSES for p in load_golden(b).plans}
     assert len(BUSINESSES) == 3 and all(len(turns_of(b)) >= 40 for b in BUSINESSES)
 
 

@@ -33,7 +33,7 @@ def script() -> GoldenScript:
 @pytest.fixture(scope="module")
 def report(seeded: Settings, stub: GoldenStub, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("eval-reports")
-    return run_eval(seeded, stub, out, "--business", BUSINESS, "--limit", str(LIMIT))
+    return run_eval(seeded, stub, out, "--business", BUSINESS, "--limit", str(LIMIT), "--kind", "questions")
 
 
 def asked_turns() -> list[GoldenTurn]:
