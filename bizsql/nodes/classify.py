@@ -36,8 +36,8 @@ class Classification(BaseModel):
     clarifying_question: str = Field(default="", description="For clarify: one short question back.")
     needs_plan: bool = Field(
         default=False,
-        description="For database: true only when it takes several separate queries, a later one using "
-        "an earlier one's results, or results compared side by side.",
+        description="True only if one SQL query cannot answer it (a later query needs an earlier one's "
+        "rows).",
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
@@ -13,6 +15,21 @@ from bizsql.nodes.conversation import latest_question
 from bizsql.nodes.scope import begin
 
 EMPTY_QUESTION = "Please type a question about your business's data."
+
+
+REDUCED = ("usage", "steps")
+"""Turn fields with a reducer: their reset is an ``Overwrite``, else it would add to the last turn's."""
+
+
+def turn_resets(state: State) -> State:
+    """The turn fields to reset: those whose value differs from a new turn's (all, on a thread's first
+    turn). Each field written is one more checkpoint write, so unchanged ones are left as they are."""
+    resets: dict[str, Any] = {}
+    for key, default in TURN_DEFAULTS.items():
+        if key in state and state[key] == default:  # type: ignore[literal-required]
+            continue
+        resets[key] = Overwrite(default) if key in REDUCED else default
+    return resets  # type: ignore[return-value]
 
 
 async def load_context(
@@ -35,9 +52,7 @@ async def load_context(
     if owner and owner != identity.username and not identity.is_admin:
         raise TenantDenied("this conversation belongs to another user")
     update: State = {
-        **TURN_DEFAULTS,
-        "usage": Overwrite(TURN_DEFAULTS["usage"]),  # type: ignore[typeddict-item]  # a reset, not a sum
-        "steps": Overwrite([]),  # type: ignore[typeddict-item]
+        **turn_resets(state),
         "business_id": scope.ctx.business_id,
         "user": owner or identity.username,
         "question": latest_question(state),

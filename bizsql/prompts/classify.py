@@ -16,10 +16,7 @@ Set intent from the LATEST message:
 - database: it asks for facts, numbers or lists from the business's data;
 - general: greetings, thanks, questions about you or how to use you, anything that needs no data;
 - clarify: it asks for data but is too vague even with the conversation (e.g. "show me the numbers");
-  then put one short question back in clarifying_question.
-For database, set needs_plan only when one query cannot answer it: a later query needs an earlier one's
-results ("the 3 best stores, and what sold best in each") or separate results are compared. Joins,
-groupings and filters fit in one query: then needs_plan is false."""
+  then put one short question back in clarifying_question."""
 
 REWRITE_RULES = f"""
 

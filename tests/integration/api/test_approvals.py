@@ -163,3 +163,31 @@ async def test_the_approval_works_after_the_service_restarts(
         assert response.status_code == 200, response.text
         assert response.json()["approval"]["status"] == "approved"
     assert notes(orders) == [NOTE] * 3
+
+
+async def test_the_stream_ends_with_the_paused_write_and_langserve_shows_the_interrupt(
+    client: httpx.AsyncClient, headers: Headers, llm: StubMistral, orders: Any
+) -> None:
+    from tests.integration.api.conftest import sse_events
+
+    before = notes(orders)
+    script = [
+        tool("Classification", intent="database", standalone_question=QUESTION),
+        tool("SqlDraft", sql=WRITE_SQL, confidence=0.9, explanation="the note, on three orders"),
+    ]
+    llm.script(*script)
+    streamed = await client.post("/chat/stream", json={"message": QUESTION}, headers=headers["dave"])
+    events = sse_events(streamed.text)
+    nodes = [data["node"] for kind, data in events if kind == "node"]
+    assert "propose_write" in nodes and "execute" not in nodes
+    kind, final = events[-1]
+    assert kind == "final" and final["intent"] == "approval_required", final
+    assert final["approval"]["rows_affected"] == 3 and final["sql"] == WRITE_SQL
+
+    llm.script(*script)
+    body = {"input": {"messages": [{"type": "human", "content": QUESTION}]}, "config": {"configurable": {}}}
+    invoked = await client.post("/graph/invoke", json=body, headers=headers["dave"])
+    assert invoked.status_code == 200, invoked.text
+    (interrupt,) = invoked.json()["output"]["__interrupt__"]
+    assert interrupt["value"]["sql"] == WRITE_SQL and interrupt["value"]["rows_affected"] == 3
+    assert notes(orders) == before, "a paused write changes nothing, however it was asked"
