@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bizsql.evals.golden import GoldenPlan, GoldStep
-from bizsql.evals.records import Outcome
+from bizsql.evals.records import Cost, Outcome
 from bizsql.evals.scoring import Row, execution_match
 
 
@@ -38,7 +38,7 @@ class StepOutcome(BaseModel):
     ex: bool | None = None
 
 
-class PlanOutcome(BaseModel):
+class PlanOutcome(Cost):
     """What the graph did with one multi-step question, and what it cost."""
 
     intent: str | None = None
@@ -51,13 +51,6 @@ class PlanOutcome(BaseModel):
     whole: bool = False
     final_ex: bool = False
     error: str | None = None
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    provider_prompt_tokens: int = 0
-    provider_completion_tokens: int = 0
-    sql_prompt_tokens: int = 0
-    latency_ms: float = 0.0
 
 
 class GoldStepRecord(BaseModel):

@@ -7,7 +7,19 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 
-class Outcome(BaseModel):
+class Cost(BaseModel):
+    """What answering cost: LLM calls and tokens (counted, and as the provider reported), and time."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    provider_prompt_tokens: int = 0
+    provider_completion_tokens: int = 0
+    sql_prompt_tokens: int = 0
+    latency_ms: float = 0.0
+
+
+class Outcome(Cost):
     """What one system did with one turn. ``ex`` is None for turns that expect no SQL."""
 
     intent: str | None = None
@@ -19,13 +31,6 @@ class Outcome(BaseModel):
     tables: list[str] = Field(default_factory=list)
     recall_at_5: float | None = None
     verified: bool = False
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    provider_prompt_tokens: int = 0
-    provider_completion_tokens: int = 0
-    sql_prompt_tokens: int = 0
-    latency_ms: float = 0.0
 
 
 class TurnRecord(BaseModel):

@@ -65,11 +65,10 @@ class InputState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
-class State(InputState, total=False):
-    business_id: str
-    user: str
-    intent: Intent
-    question: str
+class SqlWork(TypedDict, total=False):
+    """What the SQL path (retrieve_schema, generate_sql, validate, execute) reads and writes: in a
+    one-step turn's state, and in each plan step's own."""
+
     schema_context: str
     tables: list[str]
     glossary_terms: list[str] | None
@@ -85,11 +84,18 @@ class State(InputState, total=False):
     attempts: int
     retry: bool
     """Set by execute: the database refused the SQL and the LLM may fix it (back to generate_sql)."""
+    needs_approval: bool
+    """The SQL is a write that waits for a person's yes after its dry run (``nodes.approve_write``)."""
+
+
+class State(InputState, SqlWork, total=False):
+    business_id: str
+    user: str
+    intent: Intent
+    question: str
     answer: str
     chart: dict[str, Any] | None
     usage: Annotated[TurnUsage, count_usage]
-    needs_approval: bool
-    """The SQL is a write that waits for a person's yes after its dry run (``nodes.approve_write``)."""
     pending_write: PendingWrite | None
     approval: ApprovalRecord | None
     needs_plan: bool
@@ -115,7 +121,7 @@ class StepOutput(TypedDict, total=False):
     usage: Annotated[TurnUsage, count_usage]
 
 
-class StepState(StepInput, StepOutput, total=False):
+class StepState(StepInput, StepOutput, SqlWork, total=False):
     """One step's own working state: the fields the SQL nodes read and write, as in a one-step turn.
 
     ``read_only``: a plan only reads; a write is a question of its own, which waits for approval."""
@@ -123,19 +129,6 @@ class StepState(StepInput, StepOutput, total=False):
     prior: str
     """The earlier steps it uses, as prompt text (``nodes.steps.prior_results``)."""
     read_only: bool
-    schema_context: str
-    tables: list[str]
-    glossary_terms: list[str] | None
-    sql: str
-    confidence: float
-    explanation: str
-    source: Source
-    verified_question: str
-    result: dict[str, Any] | None
-    error: TurnError | None
-    attempts: int
-    retry: bool
-    needs_approval: bool
 
 
 TURN_DEFAULTS: State = {

@@ -17,12 +17,11 @@ from langgraph.types import Send
 from bizsql.graph.context import Context
 from bizsql.graph.state import State, StepInput, StepResult, StepState
 from bizsql.nodes.conversation import data_block
+from bizsql.nodes.respond import VALUE_CHARS
 from bizsql.nodes.scope import begin
 from bizsql.nodes.validate import validate
 from bizsql.prompts import data
 from bizsql.sql.result import QueryResult
-
-VALUE_CHARS = 200
 
 
 async def emit(event: str, **payload: Any) -> None:

@@ -194,3 +194,25 @@ async def test_a_longer_plan_than_the_budget_allows_is_refused_after_the_plan(
     out = await ask(graph, harness, deps)
     assert harness.executor.ran == [] and len(llm.prompts) == 2
     assert "needs 4 separate queries (about 5,000 AI tokens)" in out["answer"]
+
+
+async def test_in_privacy_mode_a_later_step_sees_the_earlier_sql_but_no_row_values(
+    graph: Any, harness: Harness
+) -> None:
+    from tests.unit.graph.conftest import shop_business
+
+    harness.configs.configs["shop"] = shop_business(privacy_mode=True)
+    harness.executor.answer = answering(
+        {
+            "LIMIT 2": rows_result(["state", "n"], [["TX", 3], ["CA", 2]], 2),
+            "max(p.price)": rows_result(["state", "price"], [["TX", 99.5], ["CA", 42.0]], 2),
+        }
+    )
+    llm = ScriptedChatModel.of(
+        classified(QUESTION), planned((STEP_1, []), (STEP_2, [1])), draft(TOP_STATES), draft(PRICIEST),
+        text_answer("Two states."),
+    )  # fmt: skip
+    await ask(graph, harness, harness.deps(llm))
+    step_2_prompt, answer_prompt = llm.prompt_text(3), llm.prompt_text(4)
+    assert TOP_STATES in step_2_prompt and "(2 rows; columns state, n)" in step_2_prompt
+    assert "TX" not in step_2_prompt and "99.5" not in answer_prompt, "no row value reaches the LLM"
