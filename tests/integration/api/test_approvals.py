@@ -165,7 +165,7 @@ async def test_the_approval_works_after_the_service_restarts(
     assert notes(orders) == [NOTE] * 3
 
 
-async def test_the_stream_ends_with_the_paused_write_and_langserve_shows_the_interrupt(
+async def test_the_stream_ends_with_the_paused_write_and_langserve_returns_it_pending(
     client: httpx.AsyncClient, headers: Headers, llm: StubMistral, orders: Any
 ) -> None:
     from tests.integration.api.conftest import sse_events
@@ -188,6 +188,6 @@ async def test_the_stream_ends_with_the_paused_write_and_langserve_shows_the_int
     body = {"input": {"messages": [{"type": "human", "content": QUESTION}]}, "config": {"configurable": {}}}
     invoked = await client.post("/graph/invoke", json=body, headers=headers["dave"])
     assert invoked.status_code == 200, invoked.text
-    (interrupt,) = invoked.json()["output"]["__interrupt__"]
-    assert interrupt["value"]["sql"] == WRITE_SQL and interrupt["value"]["rows_affected"] == 3
+    pending = invoked.json()["output"]["pending_write"]  # LangServe returns the state, as checkpointed
+    assert pending["sql"] == WRITE_SQL and pending["rows_affected"] == 3 and pending["asked_by"] == "dave"
     assert notes(orders) == before, "a paused write changes nothing, however it was asked"
