@@ -33,18 +33,25 @@ TurnDep = Annotated[Turn, Depends(chat_turn)]
 SSE_EVENT = {
     "type": "object",
     "properties": {
-        "event": {"type": "string", "enum": ["node", "token", "final", "error"]},
+        "event": {
+            "type": "string",
+            "enum": ["node", "plan", "step_started", "step_sql", "step_rows", "token", "final", "error"],
+        },
         "data": {
             "type": "string",
-            "description": "JSON: {node}, {text}, the chat result, or {error, detail}.",
+            "description": "JSON: {node}; {steps} (the plan's questions); {index, question}; "
+            "{index, sql}; {index, columns, rows, row_count, truncated, error}; {text}; the chat result; "
+            "or {error, detail}.",
         },
     },
     "required": ["event", "data"],
 }
 STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "Server-Sent Events: `node` ({node}) as each step ends, `token` ({text}) as the "
-        "answer is written, then `final` (the same body as POST /chat), or `error` ({error, detail}).",
+        "description": "Server-Sent Events: `node` ({node}) as each step ends; for a planned turn `plan` "
+        "({steps}), then per step `step_started`, `step_sql` and `step_rows` (each with its `index`); "
+        "`token` ({text}) as the answer is written; then `final` (the same body as POST /chat), or "
+        "`error` ({error, detail}).",
         "content": {"text/event-stream": {"schema": SSE_EVENT}},
     }
 }
