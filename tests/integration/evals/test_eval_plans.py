@@ -27,6 +27,8 @@ BUSINESSES = available_businesses()
 DOC = Path(__file__).resolve().parents[3] / "docs" / "quality.md"
 SAMPLE = re.compile(r"(<!-- sample: eval-plans -->\n)(.*?)(<!-- /sample -->)", re.S)
 TIMED = PLAN_COLUMNS.index("s/q")
+TOKENS = next(i for i, c in enumerate(PLAN_COLUMNS) if "tokens" in c)
+"""Prompt tokens vary by a few with the database's table statistics, which the schema prompt shows."""
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +127,16 @@ def test_the_markdown_and_the_printed_table_show_every_plan_column(report: dict[
 
 
 def cells(table: str) -> list[list[str]]:
-    """A Markdown table's rows as cells, the seconds column left out (it varies from run to run)."""
+    """A Markdown table's rows as cells, without the seconds (they vary from run to run) and the tokens
+    (compared apart, by ``tokens``)."""
     rows = [line.strip("| ").split(" | ") for line in table.splitlines() if line.startswith("| ")]
-    return [[c for i, c in enumerate(row) if i != TIMED] for row in rows]
+    return [[c for i, c in enumerate(row) if i not in (TIMED, TOKENS)] for row in rows]
+
+
+def tokens(table: str) -> list[float]:
+    """Every figure of the tokens column ("4,452 / 3,604" is two), in order."""
+    rows = [line.strip("| ").split(" | ") for line in table.splitlines() if line.startswith("| ")]
+    return [float(n.replace(",", "")) for row in rows[2:] for n in row[TOKENS].split(" / ")]
 
 
 def test_the_docs_show_this_runs_plan_table(report: dict[str, Any]) -> None:
@@ -140,3 +149,4 @@ def test_the_docs_show_this_runs_plan_table(report: dict[str, Any]) -> None:
         DOC.write_text(doc[: found.start(2)] + ran + "\n" + doc[found.end(2) :])
         return
     assert cells(found.group(2)) == cells(ran), "rerun with BIZSQL_WRITE_DOC_SAMPLES=1 and review the diff"
+    assert tokens(found.group(2)) == pytest.approx(tokens(ran), rel=0.01), "the prompts changed size"
