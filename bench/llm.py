@@ -5,9 +5,10 @@
 Starts the runtime as BIZSQL_LLM_PROVIDER=local does (``bizsql.local_model``, on a model from
 ``bizsql model install``) and times requests over its chat-completions API, so the figures are those a
 turn sees. Prompt speed: a prompt of about --prompt-tokens tokens (schema-like text, made unique per
-request so no cached prefix is reused) answered with one token. Generation speed: a short prompt asking
-for a long answer, with the prompt's share of the time taken out at the prompt speed just measured. The
-token counts are the server's own (``usage``). Medians of --repeats runs after one warm-up request.
+request so no cached prefix is reused) answered with one token; the count is the server's own (``usage``).
+Generation speed: a short prompt asking for a long answer, streamed, from the first token to the last
+(one streamed chunk is one token). Medians of --repeats runs after one warm-up request. The machine's load
+average is printed with the figures: the runtime's threads share the cores with whatever else runs.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ console = Console()
 
 TABLE = "CREATE TABLE orders_{n} (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers(id), "
 TABLE += "placed_at timestamptz NOT NULL, status text, total_cents integer, region text);\n"
-COUNT = "Count from 1 to 300, as digits separated by commas, and write nothing else."
+STORY = "Write a long, detailed story about a shop that keeps its orders in a database."
 
 
 def timed(client: OpenAI, model: str, prompt: str, max_tokens: int) -> tuple[int, int, float]:
@@ -50,6 +51,19 @@ def timed(client: OpenAI, model: str, prompt: str, max_tokens: int) -> tuple[int
     return reply.usage.prompt_tokens, reply.usage.completion_tokens, seconds
 
 
+def streamed(client: OpenAI, model: str, prompt: str, max_tokens: int) -> tuple[int, float]:
+    """(tokens generated after the first, seconds from the first token to the last) of one request."""
+    stream = client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": prompt}],
+        max_tokens=max_tokens,
+        temperature=0.0,
+        stream=True,
+    )
+    stamps = [time.perf_counter() for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
+    return len(stamps) - 1, (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
+
+
 def schema_prompt(tokens: int, salt: int) -> str:
     """About ``tokens`` tokens of DDL (one table is about 45), unique from its first token on."""
     body = "".join(TABLE.format(n=n) for n in range(max(1, tokens // 45)))
@@ -63,17 +77,17 @@ def measure(client: OpenAI, model: str, args: argparse.Namespace) -> dict[str, f
         read, _, seconds = timed(client, model, schema_prompt(args.prompt_tokens, salt), 1)
         prompt_rates.append(read / seconds)
         prompt_sizes.append(read)
-    prompt_rate = statistics.median(prompt_rates)
     gen_rates, gen_sizes = [], []
     for salt in range(args.repeats):
-        read, made, seconds = timed(client, model, f"({salt}) {COUNT}", args.gen_tokens)
-        gen_rates.append(made / max(seconds - read / prompt_rate, 1e-6))
-        gen_sizes.append(made)
+        made, seconds = streamed(client, model, f"({salt}) {STORY}", args.gen_tokens)
+        if made > 0:
+            gen_rates.append(made / seconds)
+            gen_sizes.append(made + 1)
     return {
         "prompt_tokens": statistics.median(prompt_sizes),
-        "prompt_rate": prompt_rate,
-        "gen_tokens": statistics.median(gen_sizes),
-        "gen_rate": statistics.median(gen_rates),
+        "prompt_rate": statistics.median(prompt_rates),
+        "gen_tokens": statistics.median(gen_sizes or [0]),
+        "gen_rate": statistics.median(gen_rates or [0.0]),
     }
 
 
@@ -93,7 +107,9 @@ def main() -> None:
     threads = settings.llm_local_threads or os.cpu_count()
     figures = measure(OpenAI(base_url=url, api_key="no-key-needed"), args.model, args)
 
-    table = Table(title=f"{args.model} on {runtime.name}, {threads} threads ({gguf.name})")
+    load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    title = f"{args.model} on {runtime.name}, {threads} threads ({gguf.name}); load average {load_avg}"
+    table = Table(title=title)
     for column in ("start (s)", "prompt tokens", "prompt tok/s", "generated tokens", "generation tok/s"):
         table.add_column(column, justify="right")
     table.add_row(

@@ -53,6 +53,12 @@ class LlmSettings(BaseSettings):
         description="For local: the GGUF file to run. Unset: the file `bizsql model install` put in the "
         "data directory for BIZSQL_LLM_MODEL.",
     )
+    llm_max_tokens: int = Field(
+        1024,
+        ge=16,
+        description="For openai_compatible and local: the most tokens one answer may have, so a small model "
+        "that never stops cannot fill its whole context (llama.cpp's servers have no limit of their own).",
+    )
     llm_local_context: int = Field(
         8192, ge=512, description="For local: the context window, in tokens, the runtime is started with."
     )

@@ -52,7 +52,8 @@ def json_answers(
     grammar; langchain-openai has no method for that form, so it goes in the request body as it is."""
     if mode == "json_object_schema":
         response_format = {"type": "json_object", "schema": schema.model_json_schema()}
-        bound = model.bind(extra_body={"response_format": response_format})
+        body = {**(getattr(model, "extra_body", None) or {}), "response_format": response_format}
+        bound = model.bind(extra_body=body)  # the model's own extra_body (max_tokens) is replaced, so kept
         return bound | RunnableLambda(lambda raw: {"raw": raw, "parsed": None})
     structured = model.with_structured_output(json_schema(schema), method=mode, include_raw=True)
     return cast(Runnable[Any, dict[str, Any]], structured)  # include_raw: always the dict

@@ -137,3 +137,4 @@ async def test_json_object_schema_sends_the_schema_inside_a_json_object_as_llama
     (request,) = stub.requests
     assert request["response_format"] == {"type": "json_object", "schema": SqlDraft.model_json_schema()}
     assert "tools" not in request
+    assert request["max_tokens"] == settings.llm_max_tokens, "as llama-cpp-python reads the limit"
