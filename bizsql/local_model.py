@@ -76,7 +76,8 @@ class LlamaCppPython(ModelServer):
         return [
             sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf.resolve()),
             "--model_alias", self.alias, "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", str(self.context), "--n_threads", str(self.threads), "--verbose", "False",
+            "--n_ctx", str(self.context), "--n_threads", str(self.threads),
+            "--n_threads_batch", str(self.threads), "--verbose", "False",
         ]  # fmt: skip
 
 
