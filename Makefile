@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install serve test lint typecheck format readme-questions vendor-web screenshots clean-data
+.PHONY: install install-local test-local serve test lint typecheck format readme-questions vendor-web screenshots clean-data
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,20 @@ typecheck: install
 
 test: lint typecheck
 	$(BIN)/pytest -q
+
+# Opt-in, not part of `make test` or CI: llama-cpp-python compiles for some minutes, and the test runs a
+# real model (SmolLM2-135M, installed from the package registry) through one whole turn.
+# Not -march=native: on a CPU that reports AMX but whose VM does not enable it (ours), llama.cpp's AMX
+# kernels die at their first matrix product (a general protection fault in ldtilecfg).
+LOCAL_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+	-DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+
+install-local: install
+	CMAKE_ARGS="$(LOCAL_CMAKE_ARGS)" $(BIN)/python -m pip install -q -e '.[dev,local]'
+	$(BIN)/bizsql model install smollm2-135m
+
+test-local: install-local
+	$(BIN)/pytest -q -m local_model tests/integration/graph/test_local_model.py
 
 format: install
 	$(BIN)/ruff format .

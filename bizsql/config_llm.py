@@ -14,7 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_valid
 from pydantic_settings import BaseSettings
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-1.5b"
-StructuredMode = Literal["tools", "json_schema", "json_mode"]
+StructuredMode = Literal["tools", "json_schema", "json_object_schema", "json_mode"]
 
 
 class LlmSettings(BaseSettings):
@@ -43,14 +43,27 @@ class LlmSettings(BaseSettings):
     llm_structured: StructuredMode | None = Field(
         None,
         description="How structured answers (classification, SQL) are asked for: tools (function calling), "
-        "json_schema (a schema the server enforces, e.g. as a grammar) or json_mode (any JSON object, "
+        "json_schema (a schema the server enforces, e.g. as a grammar), json_object_schema (the same, "
+        "sent as llama.cpp's servers take it: a json_object with a schema) or json_mode (any JSON object, "
         "the schema in the prompt); answers that do not parse are repaired, then retried once. "
-        "Unset: tools with mistral, json_schema otherwise.",
+        "Unset: tools with mistral, json_object_schema with local, json_schema otherwise.",
     )
     llm_model_path: Path | None = Field(
         None,
         description="For local: the GGUF file to run. Unset: the file `bizsql model install` put in the "
         "data directory for BIZSQL_LLM_MODEL.",
+    )
+    llm_max_tokens: int = Field(
+        1024,
+        ge=16,
+        description="For openai_compatible and local: the most tokens one answer may have, so a small model "
+        "that never stops cannot fill its whole context (llama.cpp's servers have no limit of their own).",
+    )
+    llm_local_context: int = Field(
+        8192, ge=512, description="For local: the context window, in tokens, the runtime is started with."
+    )
+    llm_local_threads: int | None = Field(
+        None, ge=1, description="For local: CPU threads the runtime uses. Unset: one per core."
     )
     mistral_api_key: SecretStr | None = Field(
         None,
@@ -86,7 +99,8 @@ class LlmSettings(BaseSettings):
     @property
     def structured_mode(self) -> StructuredMode:
         """BIZSQL_LLM_STRUCTURED, else function calling for Mistral and a JSON schema for the others
-        (small local models often cannot call tools)."""
+        (small local models often cannot call tools), in the form the local runtimes take."""
         if self.llm_structured is not None:
             return self.llm_structured
-        return "tools" if self.llm_provider == "mistral" else "json_schema"
+        defaults: dict[str, StructuredMode] = {"mistral": "tools", "local": "json_object_schema"}
+        return defaults.get(self.llm_provider, "json_schema")

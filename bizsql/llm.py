@@ -31,7 +31,7 @@ from tenacity import (
 from bizsql.config import Settings
 from bizsql.config_llm import StructuredMode
 from bizsql.errors import LlmOutputInvalid, LlmUnavailable
-from bizsql.llm_json import OutputInvalid, json_schema, parse_answer, retry_messages, with_instruction
+from bizsql.llm_json import OutputInvalid, json_answers, parse_answer, retry_messages, with_instruction
 from bizsql.llm_providers import ProviderModel, provider_model
 
 log = structlog.get_logger(__name__)
@@ -191,9 +191,8 @@ class LlmClient:
     ) -> tuple[T, TokenUsage]:
         """One call, and one more that is told what was wrong when the answer, even repaired, is not an
         instance of ``schema``; after that a clear LlmOutputInvalid."""
-        runnable = self.model.with_structured_output(
-            json_schema(schema), method=self.structured_mode, include_raw=True
-        )
+        assert self.structured_mode != "tools"
+        runnable = json_answers(self.model, schema, self.structured_mode)
         config: RunnableConfig = {"tags": list(tags)}
         prompt = with_instruction(messages, schema)
         spent = TokenUsage()

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import json_repair
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T", bound=BaseModel)
@@ -37,6 +39,24 @@ def json_schema(schema: type[BaseModel]) -> dict[str, Any]:
     class, langchain-openai lets the OpenAI client validate the answer, which raises before we see it."""
     body = schema.model_json_schema()
     return {"name": schema.__name__, "description": body.pop("description", ""), "schema": body}
+
+
+def json_answers(
+    model: BaseChatModel,
+    schema: type[BaseModel],
+    mode: Literal["json_schema", "json_object_schema", "json_mode"],
+) -> Runnable[Any, dict[str, Any]]:
+    """The model asked for JSON in ``mode``, giving ``{"raw": message, "parsed": ...}`` as langchain's
+    ``include_raw`` does. llama.cpp's servers (llama-cpp-python's above all, which refuses OpenAI's
+    ``json_schema`` form) take the schema inside a ``json_object`` response format and turn it into a
+    grammar; langchain-openai has no method for that form, so it goes in the request body as it is."""
+    if mode == "json_object_schema":
+        response_format = {"type": "json_object", "schema": schema.model_json_schema()}
+        body = {**(getattr(model, "extra_body", None) or {}), "response_format": response_format}
+        bound = model.bind(extra_body=body)  # the model's own extra_body (max_tokens) is replaced, so kept
+        return bound | RunnableLambda(lambda raw: {"raw": raw, "parsed": None})
+    structured = model.with_structured_output(json_schema(schema), method=mode, include_raw=True)
+    return cast(Runnable[Any, dict[str, Any]], structured)  # include_raw: always the dict
 
 
 def with_instruction(messages: Sequence[BaseMessage], schema: type[BaseModel]) -> list[BaseMessage]:

@@ -78,6 +78,8 @@ def openai_compatible(settings: Settings, base_url: str) -> BaseChatModel:
         api_key=key,
         temperature=settings.llm_temperature,
         timeout=settings.llm_timeout_seconds,
+        # in the body: ChatOpenAI sends max_tokens as max_completion_tokens, which llama-cpp-python ignores
+        extra_body={"max_tokens": settings.llm_max_tokens},
         max_retries=0,  # our tenacity loop retries, with backoff and on HTTP status codes too
         stream_usage=True,  # streamed answers report their tokens too (llama-server, vLLM do)
     )

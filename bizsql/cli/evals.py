@@ -7,19 +7,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bizsql.config import Settings
 from bizsql.embedded import EmbeddedUnavailable, embedded_servers
 from bizsql.errors import BizsqlError
+from bizsql.llm_providers import check_provider
 from bizsql.log import configure_logging
 
 if TYPE_CHECKING:
     from bizsql.evals.runner import EvalRun
 
 Kind = Literal["all", "questions", "plans"]
+Provider = Literal["mistral", "openai_compatible", "local"]
 
 DEFAULT_OUT = Path("evals/reports")
 NO_KEY = """\
@@ -40,25 +42,36 @@ err = Console(stderr=True)
 out = Console()
 
 
-def _llm_settings(settings: Settings, model: str | None) -> Settings | None:
-    """Settings for the run, or None when no LLM is configured. A base URL alone (a local stub or a
-    self-hosted endpoint) needs no real key, so a placeholder is used."""
-    if settings.llm_provider != "mistral":  # the others always have a model, and Settings checked it
-        return settings.model_copy(update={"llm_model": model}) if model else settings
+def _llm_settings(provider: Provider | None, model: str | None) -> Settings | None:
+    """Settings for the run (``--provider`` and ``--model`` over the environment's), or None when Mistral
+    is chosen with no key. A Mistral base URL alone (a local stub or a self-hosted endpoint) needs no real
+    key, so a placeholder is used; the other providers always have a model, and Settings checked it."""
+    chosen: dict[str, object] = {"llm_provider": provider} if provider else {}
+    if model:
+        chosen["llm_model"] = model
+    settings = Settings(**chosen)  # type: ignore[arg-type]
+    if settings.llm_provider != "mistral":
+        return settings
     key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else ""
     if not key and not settings.mistral_base_url:
         return None
-    update: dict[str, object] = {"mistral_api_key": SecretStr(key or "no-key-needed")}
-    if model:
-        update["llm_model"] = model
-    return settings.model_copy(update=update)
+    return settings.model_copy(update={"mistral_api_key": SecretStr(key or "no-key-needed")})
 
 
 def eval_command(
     business: Annotated[
         str | None, typer.Option("--business", "-b", help="Only this business (default: every golden set).")
     ] = None,
-    model: Annotated[str | None, typer.Option(help="Mistral model (default from BIZSQL_LLM_MODEL).")] = None,
+    provider: Annotated[
+        Provider | None,
+        typer.Option(help="Who runs the model (default from BIZSQL_LLM_PROVIDER): local starts the runtime."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="The model: Mistral's, the server's, or an installed local one (BIZSQL_LLM_MODEL)."
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option(
@@ -84,7 +97,13 @@ def eval_command(
     from bizsql.evals.golden import available_businesses
     from bizsql.evals.report import build_report, rich_tables, write_reports
 
-    settings = _llm_settings(Settings(), model)
+    try:
+        settings = _llm_settings(provider, model)
+        if settings is not None:
+            check_provider(settings)  # a missing runtime or model file, before any server starts
+    except (ValidationError, BizsqlError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
     if settings is None:
         err.print(NO_KEY, soft_wrap=True, highlight=False)
         raise typer.Exit(2)

@@ -115,3 +115,26 @@ async def test_json_mode_asks_for_a_json_object_and_shows_the_schema_in_the_syst
     assert (
         system["role"] == "system" and '"sql":{"description":"One PostgreSQL statement."' in system["content"]
     )
+
+
+async def test_json_object_schema_sends_the_schema_inside_a_json_object_as_llama_cpp_servers_take_it(
+    stub: StubOpenAI,
+) -> None:
+    settings = Settings(
+        llm_provider="openai_compatible",
+        llm_base_url=stub.url,
+        llm_model="m",
+        llm_structured="json_object_schema",
+    )
+    llm = make_llm(settings)
+    assert llm is not None
+    stub.script(raw('{"sql": "SELECT 1", "confidence": 0.7, "explanation": "one"}'))
+    draft, _ = await llm.structured(
+        SqlDraft, [SystemMessage("Write SQL."), HumanMessage("q")], business_id="b"
+    )
+
+    assert draft.sql == "SELECT 1"
+    (request,) = stub.requests
+    assert request["response_format"] == {"type": "json_object", "schema": SqlDraft.model_json_schema()}
+    assert "tools" not in request
+    assert request["max_tokens"] == settings.llm_max_tokens, "as llama-cpp-python reads the limit"

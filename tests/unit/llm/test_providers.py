@@ -91,7 +91,7 @@ def test_unknown_providers_and_modes_are_refused(field: str, value: str) -> None
 
 def test_local_defaults_to_the_qwen_model_and_without_a_runtime_fails_clearly(no_runtime: None) -> None:
     settings = Settings(llm_provider="local")
-    assert (settings.llm_model, settings.structured_mode) == ("qwen2.5-coder-1.5b", "json_schema")
+    assert (settings.llm_model, settings.structured_mode) == ("qwen2.5-coder-1.5b", "json_object_schema")
     with pytest.raises(LlmMisconfigured, match=r"the local runtime is not installed: .*llama-server"):
         check_provider(settings)
     with pytest.raises(LlmMisconfigured, match="the local runtime is not installed"):
