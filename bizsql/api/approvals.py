@@ -35,6 +35,8 @@ async def pending_write(services: Services, identity: Identity, body: ApproveReq
             raise TenantDenied("this conversation belongs to another user")
         raise ApprovalConflict("nothing in this conversation waits for an approval")
     if not may_decide(identity, pending):
+        if not identity.may_access(pending["business_id"]):  # nothing about another business's people
+            raise TenantDenied("you may not decide writes of this conversation")
         raise TenantDenied(f"only {pending['asked_by']}, who asked, or an admin of the business may decide")
     if body.approval_id != pending["approval_id"]:
         raise ApprovalConflict(

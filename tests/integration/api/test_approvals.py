@@ -124,6 +124,8 @@ async def test_a_strangers_decision_is_refused_with_403_and_the_write_still_wait
     for stranger in (other_editor, headers["alice"], headers["bob"]):
         response = await decide(client, stranger, paused, "approve")
         assert (response.status_code, response.json()["error"]) == (403, "forbidden"), response.text
+    told_bob = (await decide(client, headers["bob"], paused, "approve")).json()["detail"]
+    assert "dave" not in told_bob, "another business's user learns nothing of who asked"
     assert notes(orders) == before
     admin = await decide(client, headers["admin"], paused, "approve")  # an admin of the business may
     assert admin.status_code == 200 and admin.json()["approval"]["decided_by"] == "admin"
