@@ -114,11 +114,7 @@ def step_runner(
 
     async def run_step(state: StepInput, config: RunnableConfig) -> StepOutput:
         out = await step_graph.ainvoke(state, config)
-        return (
-            {"steps": out.get("steps", []), "usage": out["usage"]}
-            if "usage" in out
-            else {"steps": out.get("steps", [])}
-        )
+        return {key: out[key] for key in StepOutput.__annotations__ if key in out}  # type: ignore[return-value]
 
     return run_step
 
