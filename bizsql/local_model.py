@@ -56,6 +56,7 @@ class ModelServer(ChildProcessServer):
     alias: str
     context: int
     threads: int
+    cache_mb: int = 0
 
     @property
     def pid_file(self) -> Path:
@@ -78,6 +79,7 @@ class LlamaCppPython(ModelServer):
             "--model_alias", self.alias, "--host", "127.0.0.1", "--port", str(port),
             "--n_ctx", str(self.context), "--n_threads", str(self.threads),
             "--n_threads_batch", str(self.threads), "--verbose", "False",
+            *(["--cache", "True", "--cache_size", str(self.cache_mb << 20)] if self.cache_mb else []),
         ]  # fmt: skip
 
 
@@ -118,7 +120,7 @@ class ChildRuntime:
             if key in _started:
                 return _started[key]
             folder = settings.data_dir / "llm"
-            server = self._server(gguf, folder, settings.llm_model, settings.llm_local_context, threads)
+            server = self._server(gguf, folder, settings, threads)
             folder.mkdir(parents=True, exist_ok=True)
             stop_orphans(folder, server)
             try:
@@ -131,13 +133,20 @@ class ChildRuntime:
             _started[key] = url
             return url
 
-    def _server(self, gguf: Path, folder: Path, alias: str, context: int, threads: int) -> ModelServer:
+    def _server(self, gguf: Path, folder: Path, settings: Settings, threads: int) -> ModelServer:
+        alias, context = settings.llm_model, settings.llm_local_context
         if self.exe is not None:
             return LlamaServer(
                 "llama-server", folder, gguf=gguf, alias=alias, context=context, threads=threads, exe=self.exe
             )
         return LlamaCppPython(
-            "llama-cpp-python", folder, gguf=gguf, alias=alias, context=context, threads=threads
+            "llama-cpp-python",
+            folder,
+            gguf=gguf,
+            alias=alias,
+            context=context,
+            threads=threads,
+            cache_mb=settings.llm_local_cache_mb,
         )
 
 

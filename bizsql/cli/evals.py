@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bizsql.config import Settings
 from bizsql.embedded import EmbeddedUnavailable, embedded_servers
 from bizsql.errors import BizsqlError
+from bizsql.evals.golden import Split
 from bizsql.llm_providers import check_provider
 from bizsql.log import configure_logging
 
@@ -78,6 +79,13 @@ def eval_command(
             min=1, help="At most N threads (and N multi-step questions) per business, spread over the set."
         ),
     ] = None,
+    split: Annotated[
+        Split,
+        typer.Option(
+            help="Which threads: all, the development two-thirds, or the held-out third (never used to "
+            "choose a change, only to check one)."
+        ),
+    ] = "all",
     baseline: Annotated[
         bool, typer.Option("--baseline/--no-baseline", help="Also run the whole-schema baseline.")
     ] = True,
@@ -114,7 +122,9 @@ def eval_command(
         raise typer.Exit(2)
     try:
         with embedded_servers(settings) as resolved:
-            found = asyncio.run(_run(resolved, [business] if business else known, limit, baseline, kind))
+            found = asyncio.run(
+                _run(resolved, [business] if business else known, limit, split, baseline, kind)
+            )
     except (EmbeddedUnavailable, BizsqlError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -131,7 +141,12 @@ def eval_command(
 
 
 async def _run(
-    settings: Settings, businesses: list[str], limit: int | None, baseline: bool, kind: Kind
+    settings: Settings,
+    businesses: list[str],
+    limit: int | None,
+    split: Split,
+    baseline: bool,
+    kind: Kind,
 ) -> EvalRun:
     from bizsql.evals.runner import EvalRunner
 
@@ -146,6 +161,7 @@ async def _run(
             settings,
             businesses=businesses,
             limit=limit,
+            split=split,
             baseline=baseline,
             questions=kind != "plans",
             plans=kind != "questions",

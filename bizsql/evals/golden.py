@@ -19,6 +19,11 @@ from pydantic import BaseModel, Field, model_validator
 from sqlglot import exp
 
 Intent = Literal["database", "general", "clarify"]
+Split = Literal["all", "dev", "holdout"]
+HOLDOUT_EVERY = 3
+"""Every third single question and every third conversation, in file order, is held out: never looked at
+while choosing a change to prompts or retrieval, only to check one. Counting within each kind keeps the
+held-out third's mix of difficulties and follow-ups the same as the rest's."""
 Difficulty = Literal["easy", "medium", "hard"]
 DIFFICULTIES: tuple[Difficulty, ...] = ("easy", "medium", "hard")
 GOLDEN_DIR = Path(__file__).resolve().parents[2] / "evals" / "golden"
@@ -113,16 +118,25 @@ class GoldenSet(BaseModel):
                 raise ValueError(f"{self.business}: duplicate {name}s {dupes}")
         return self
 
-    def threads(self) -> Iterator[Thread]:
-        """Every thread in file order: single questions first, then the conversations."""
-        for q in self.questions:
-            yield Thread(q.id, (q,))
-        for c in self.conversations:
-            yield Thread(c.id, tuple(c.turns))
+    def threads(self, split: Split = "all") -> Iterator[Thread]:
+        """Every thread in file order (single questions first, then the conversations), or only those of
+        the development two-thirds (``dev``) or of the held-out third (``holdout``)."""
+        for index, q in enumerate(self.questions):
+            if in_split(index, split):
+                yield Thread(q.id, (q,))
+        for index, c in enumerate(self.conversations):
+            if in_split(index, split):
+                yield Thread(c.id, tuple(c.turns))
 
     def turns(self) -> Iterator[GoldenTurn]:
         for thread in self.threads():
             yield from thread.turns
+
+
+def in_split(index: int, split: Split) -> bool:
+    """Whether the item at ``index`` of its kind (single questions, or conversations) is in ``split``."""
+    held_out = index % HOLDOUT_EVERY == HOLDOUT_EVERY - 1
+    return split == "all" or held_out == (split == "holdout")
 
 
 @dataclass(frozen=True)

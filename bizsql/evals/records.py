@@ -55,6 +55,8 @@ class RunMeta(BaseModel):
     llm_endpoint: str
     businesses: list[str]
     limit: int | None
+    split: str = "all"
+    """Which threads: every one, the development two-thirds, or the held-out third (golden.in_split)."""
     baseline: bool
     kinds: list[str] = Field(default_factory=lambda: ["questions", "plans"])
     """Which golden items were asked: single questions and conversations, multi-step questions."""

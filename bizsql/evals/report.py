@@ -210,7 +210,8 @@ def markdown(report: EvalReport) -> str:
         f"- model: `{meta.model}` at `{meta.llm_endpoint}`",
         f"- started: {meta.started_at.isoformat(timespec='seconds')}; "
         f"businesses: {', '.join(meta.businesses)}"
-        + (f"; limit: {meta.limit} threads per business" if meta.limit else ""),
+        + (f"; limit: {meta.limit} threads per business" if meta.limit else "")
+        + (f"; {meta.split} threads only" if meta.split != "all" else ""),
         f"- prompt tokens counted with: {meta.token_counter}",
         "- pairs read `bizsql / baseline` (baseline: whole schema in one prompt, no retrieval, "
         "no verified examples, no retry)",

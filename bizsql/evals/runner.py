@@ -24,12 +24,20 @@ from bizsql.auth.identity import Identity
 from bizsql.config import Settings
 from bizsql.errors import BizsqlError
 from bizsql.evals.baseline import BaselineAnswer, WholeSchemaBaseline
-from bizsql.evals.golden import GOLDEN_DIR, GoldenPlan, GoldenSet, GoldenTurn, Thread, load_golden
+from bizsql.evals.golden import (
+    GOLDEN_DIR,
+    GoldenPlan,
+    GoldenSet,
+    GoldenTurn,
+    Split,
+    Thread,
+    load_golden,
+)
 from bizsql.evals.metering import LlmMeter
 from bizsql.evals.plans import GoldStepRecord, PlanRecord, failed_outcome, plan_outcome
 from bizsql.evals.records import Outcome, RunMeta, TurnRecord
 from bizsql.evals.scoring import execution_match
-from bizsql.evals.tokens import get_counter
+from bizsql.evals.tokens import counter_for
 from bizsql.graph.builder import build_graph
 from bizsql.graph.clients import build_deps
 from bizsql.graph.interfaces import Deps
@@ -65,10 +73,10 @@ def spread(items: Sequence[T], limit: int | None) -> list[T]:
     return [items[i] for i in picked]
 
 
-def select_threads(golden: GoldenSet, limit: int | None) -> list[Thread]:
-    """All threads, or ``limit`` of them spread evenly over the file (so easy, hard, conversations and
-    non-database messages all appear in a short run), in file order."""
-    return spread(list(golden.threads()), limit)
+def select_threads(golden: GoldenSet, limit: int | None, split: Split = "all") -> list[Thread]:
+    """All threads of ``split``, or ``limit`` of them spread evenly over the file (so easy, hard,
+    conversations and non-database messages all appear in a short run), in file order."""
+    return spread(list(golden.threads(split)), limit)
 
 
 def select_plans(golden: GoldenSet, limit: int | None) -> list[GoldenPlan]:
@@ -133,6 +141,7 @@ class EvalRunner:
         *,
         businesses: Sequence[str],
         limit: int | None = None,
+        split: Split = "all",
         baseline: bool = True,
         deps: Deps | None = None,
         golden_dir: Any = GOLDEN_DIR,
@@ -143,13 +152,13 @@ class EvalRunner:
     ) -> None:
         self.settings = settings
         self.goldens = {b: load_golden(b, golden_dir) for b in businesses}
-        self.limit = limit
+        self.limit, self.split = limit, split
         self.with_baseline = baseline
         self._own_deps = deps is None
         self.deps = deps or build_deps(settings, conversations=None)
         self.with_questions, self.with_plans = questions, plans
         self.on_turn, self.on_plan = on_turn, on_plan
-        counter = get_counter()
+        counter = counter_for(settings)
         self.meter = LlmMeter(counter)
         self.meta = RunMeta(
             run_id=uuid.uuid4().hex[:12],
@@ -158,6 +167,7 @@ class EvalRunner:
             llm_endpoint=llm_endpoint(settings),
             businesses=list(businesses),
             limit=limit,
+            split=split,
             baseline=baseline,
             kinds=[k for k, on in (("questions", questions), ("plans", plans)) if on],
             token_counter=counter.name,
@@ -167,7 +177,7 @@ class EvalRunner:
     def planned(self) -> dict[str, list[Thread]]:
         if not self.with_questions:
             return {b: [] for b in self.goldens}
-        return {b: select_threads(g, self.limit) for b, g in self.goldens.items()}
+        return {b: select_threads(g, self.limit, self.split) for b, g in self.goldens.items()}
 
     def planned_plans(self) -> dict[str, list[GoldenPlan]]:
         if not self.with_plans:

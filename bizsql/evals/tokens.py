@@ -19,9 +19,12 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+
+if TYPE_CHECKING:
+    from bizsql.config import Settings
 
 TEKKEN_FILE = "tekken_240911.json"
 """The Tekken vocabulary (131k tokens) of Mistral Small 3 and Nemo, bundled in mistral-common's wheel."""
@@ -130,3 +133,56 @@ def get_counter() -> TokenCounter:
         return MistralCommonCounter(path)
     except Exception:
         return EstimateCounter()
+
+
+class GgufCounter:
+    """Exact counts for a local model: its own tokenizer and chat template, read from its GGUF file (the
+    vocabulary only, no weights), applied as llama-cpp-python's server applies them to a request."""
+
+    def __init__(self, gguf: Path) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._llama = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
+        meta = self._llama.metadata
+        template = meta.get("tokenizer.chat_template")
+        if not template:
+            raise ValueError(f"{gguf.name} has no chat template")
+
+        def token(key: str) -> str:
+            found = meta.get(key)
+            return self._llama.detokenize([int(found)], special=True).decode() if found else ""
+
+        self._format = Jinja2ChatFormatter(
+            template,
+            eos_token=token("tokenizer.ggml.eos_token_id"),
+            bos_token=token("tokenizer.ggml.bos_token_id"),
+        )
+        self.name = f"the model's own tokenizer and chat template ({gguf.name})"
+
+    def count_text(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode(), add_bos=False, special=False)) if text else 0
+
+    def count_prompt(self, messages: Sequence[BaseMessage], tools: Sequence[dict[str, Any]] = ()) -> int:
+        roles = {"system": "system", "human": "user", "ai": "assistant"}
+        chat: Any = [{"role": roles.get(m.type, "user"), "content": _text(m)} for m in messages]
+        specs: Any = list(tools) or None  # typed as llama_cpp's TypedDicts, which these dicts match
+        formatted = self._format(messages=chat, tools=specs)
+        prompt = self._llama.tokenize(
+            formatted.prompt.encode(), add_bos=not formatted.added_special, special=True
+        )
+        return len(prompt)
+
+
+def counter_for(settings: Settings) -> TokenCounter:
+    """The local model's own tokenizer for ``BIZSQL_LLM_PROVIDER=local`` (with llama-cpp-python installed),
+    else Mistral's (``get_counter``): an OpenAI-compatible server's tokenizer is not known here, and its
+    own counts are in the report's provider columns."""
+    if settings.llm_provider == "local":
+        try:
+            from bizsql.local_model import model_file
+
+            return GgufCounter(model_file(settings))
+        except Exception:  # no llama-cpp-python, or no file yet: check_provider has said which
+            return get_counter()
+    return get_counter()

@@ -61,6 +61,23 @@ def test_a_limited_run_spreads_over_the_whole_file_and_keeps_conversations_whole
     assert select_threads(golden, 10_000) == threads
 
 
+@pytest.mark.parametrize("business", ["acme_retail", "city_clinic", "swift_logistics"])
+def test_the_held_out_third_is_apart_from_the_rest_and_alike_in_its_mix(business: str) -> None:
+    golden = load_golden(business)
+    every = [t.id for t in golden.threads()]
+    dev = [t.id for t in golden.threads("dev")]
+    held = [t.id for t in golden.threads("holdout")]
+    assert not set(dev) & set(held)
+    assert sorted(dev + held) == sorted(every)
+    assert len(held) == len(golden.questions) // 3 + len(golden.conversations) // 3
+    kinds = {len(t.turns) > 1 for t in golden.threads("holdout")}
+    assert kinds == {True, False}, "both single questions and conversations are held out"
+    levels = {t.turns[0].difficulty for t in golden.threads("holdout")}
+    assert levels == {"easy", "medium", "hard"}
+    limited = select_threads(golden, 5, "holdout")
+    assert len(limited) == 5 and {t.id for t in limited} <= set(held)
+
+
 def test_recall_at_5_counts_gold_tables_among_the_first_five_retrieved() -> None:
     retrieved = ["customers", "stores", "orders", "payments", "returns", "order_items"]
     assert recall(["orders", "customers"], retrieved) == 1.0
