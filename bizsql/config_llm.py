@@ -66,12 +66,14 @@ class LlmSettings(BaseSettings):
         None, ge=1, description="For local: CPU threads the runtime uses. Unset: one per core."
     )
     llm_local_cache_mb: int = Field(
-        2048,
+        512,
         ge=0,
         description="For local with llama-cpp-python: memory for the model states of prompts already read, "
         "so a prompt that starts like an earlier one (the same business's system prompt, the same schema) "
         "reads only the rest, even when other prompts came between. 0: off, and only the previous "
-        "request's prefix is reused. llama-server keeps its own per-slot prefix cache.",
+        "request's prefix is reused. llama-cpp-python counts only the KV cache against this; each state also "
+        "keeps 64 tokens of logits (39 MB for Qwen2.5), so memory can reach a few times this for short "
+        "prompts. llama-server keeps its own per-slot prefix cache.",
     )
     mistral_api_key: SecretStr | None = Field(
         None,

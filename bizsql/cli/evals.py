@@ -102,6 +102,7 @@ def eval_command(
     """Score bizsql on the golden questions: EX, classification, retrieval recall@5, verified-path hits,
     LLM calls, tokens and latency, next to the classic whole-schema baseline; and the multi-step
     questions step by step and whole."""
+    from bizsql.demo.seed import SeedError, seed_all
     from bizsql.evals.golden import available_businesses
     from bizsql.evals.report import build_report, rich_tables, write_reports
 
@@ -122,10 +123,11 @@ def eval_command(
         raise typer.Exit(2)
     try:
         with embedded_servers(settings) as resolved:
+            seed_all(resolved)  # the golden SQL is written against the demo data, as `bizsql serve` seeds it
             found = asyncio.run(
                 _run(resolved, [business] if business else known, limit, split, baseline, kind)
             )
-    except (EmbeddedUnavailable, BizsqlError) as exc:
+    except (EmbeddedUnavailable, BizsqlError, SeedError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     meta = found.meta
