@@ -34,7 +34,9 @@ class LlmSettings(BaseSettings):
     llm_base_url: str | None = Field(
         None,
         validate_default=True,
-        description="The OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.",
+        description="The OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1. With local: a runtime "
+        "already serving the model, so none is started (`bizsql serve --workers N` gives its workers the "
+        "one it started).",
     )
     llm_api_key: SecretStr | None = Field(
         None,

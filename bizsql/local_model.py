@@ -200,6 +200,10 @@ def check_local(settings: Settings) -> tuple[LocalRuntime, Path]:
 
 
 def local_endpoint(settings: Settings) -> str:
-    """The chat-completions base URL of the local model, served by the installed runtime."""
+    """The chat-completions base URL of the local model, served by the installed runtime; or
+    BIZSQL_LLM_BASE_URL, a runtime another bizsql process started: ``bizsql serve --workers N`` starts one
+    and hands it to every worker, so N workers share one model in memory and one set of cores."""
+    if settings.llm_base_url:
+        return settings.llm_base_url
     runtime, gguf = check_local(settings)
     return runtime.serve(gguf, settings)

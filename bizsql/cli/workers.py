@@ -29,10 +29,15 @@ log = logging.getLogger("uvicorn.error")
 def worker_environment(resolved: Settings) -> dict[str, str]:
     """The variables that give every worker the parent's servers and secrets: the embedded servers' URLs
     exist only in the parent's settings, and a secret generated under the data directory is read once here,
-    so a worker never races another to create it."""
+    so a worker never races another to create it. A local model is started here, once, and its URL given
+    to the workers: each starting its own would load the model N times onto the same cores."""
     assert all(getattr(resolved, key) for key in SERVER_URLS), "resolve the server URLs first"
     jwt_secret, role_secret = resolved.secret_values()
     env = {Settings.variable(key): str(getattr(resolved, key)) for key in SERVER_URLS}
+    if resolved.llm_provider == "local":
+        from bizsql.local_model import local_endpoint
+
+        env[Settings.variable("llm_base_url")] = local_endpoint(resolved)
     return env | {
         Settings.variable("data_dir"): str(resolved.data_dir.resolve()),
         Settings.variable("jwt_secret"): jwt_secret,

@@ -54,9 +54,11 @@ def after_generate(state: State | StepState) -> Literal["validate", "respond"]:
     return "respond" if state.get("error") else "validate"
 
 
-def after_validate(state: State | StepState) -> Literal["execute", "propose_write", "respond"]:
+def after_validate(
+    state: State | StepState,
+) -> Literal["generate_sql", "execute", "propose_write", "respond"]:
     if state.get("error"):
-        return "respond"
+        return "generate_sql" if state.get("retry") else "respond"
     return "propose_write" if state.get("needs_approval") else "execute"
 
 
@@ -93,7 +95,9 @@ def build_step_graph() -> CompiledStateGraph[StepState, Context, StepInput, Step
         "generate_sql", after_generate, {"validate": "validate", "respond": "finish_step"}
     )
     builder.add_conditional_edges(
-        "validate", after_validate, {"execute": "execute", "respond": "finish_step"}
+        "validate",
+        after_validate,
+        {"generate_sql": "generate_sql", "execute": "execute", "respond": "finish_step"},
     )
     builder.add_conditional_edges(
         "execute", after_execute, {"generate_sql": "generate_sql", "respond": "finish_step"}

@@ -9,14 +9,14 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from bizsql.errors import BizsqlError, LlmUnavailable, RateLimited
-from bizsql.graph.state import Intent, State, TurnError
+from bizsql.graph.state import Intent, State, StepState, TurnError
 from bizsql.nodes.scope import RunScope
 from bizsql.retrieval.index import VerifiedMatch
 from bizsql.stores.conversations import META_KEY
 
 # META_KEY: the ``additional_kwargs`` key of our AI messages (intent, SQL, row count, source, time).
 __all__ = [
-    "META_KEY", "answer_message", "budget_answer", "llm_failure", "resets_in", "turn_error",
+    "META_KEY", "answer_message", "budget_answer", "llm_failure", "resets_in", "retry_after", "turn_error",
     "unavailable_answer", "verified_update",
 ]  # fmt: skip
 
@@ -25,6 +25,18 @@ def answer_message(answer: str, **meta: Any) -> AIMessage:
     """The turn's answer as a message, carrying intent, SQL, row count and time for history and persist."""
     stamped = {"at": datetime.now(UTC).isoformat(), **meta}
     return AIMessage(content=answer, additional_kwargs={META_KEY: stamped})
+
+
+def retry_after(scope: RunScope, state: State | StepState, error: TurnError) -> State:
+    """An attempt that failed in a way a rewrite may fix: the error, and whether generate_sql gets it back
+    (LLM-written SQL only, at most ``max_sql_retries`` times after the first try)."""
+    attempts = state.get("attempts", 0) + 1
+    retry = (
+        state.get("source") == "llm"
+        and scope.deps.llm is not None
+        and attempts <= scope.deps.settings.max_sql_retries
+    )
+    return {"error": error, "attempts": attempts, "retry": retry}
 
 
 def turn_error(exc: BizsqlError) -> TurnError:

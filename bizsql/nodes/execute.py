@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from bizsql.errors import BizsqlError, QueryFailed, QueryTimeout
 from bizsql.graph.context import Context
 from bizsql.graph.state import State, StepState
-from bizsql.nodes.answers import turn_error
+from bizsql.nodes.answers import retry_after, turn_error
 from bizsql.nodes.scope import begin
 
 
@@ -29,13 +29,7 @@ async def execute(
     except QueryTimeout as exc:  # a QueryFailed, but a rewrite would time out again: end the turn
         return {"error": turn_error(exc), "result": None, "retry": False}
     except QueryFailed as exc:
-        attempts = state.get("attempts", 0) + 1
-        retry = (
-            state.get("source") == "llm"
-            and scope.deps.llm is not None
-            and attempts <= scope.deps.settings.max_sql_retries
-        )
-        return {"error": turn_error(exc), "result": None, "attempts": attempts, "retry": retry}
+        return {**retry_after(scope, state, turn_error(exc)), "result": None}
     except BizsqlError as exc:  # refused, timed out, or the SQL service down: the turn still gets its answer
         return {"error": turn_error(exc), "result": None, "retry": False}
     return {"result": result.model_dump(), "error": None, "retry": False}

@@ -38,7 +38,7 @@ that it does not state):
 Question: {question}"""
 
 RETRY = """\
-Your previous query failed on the database:
+Your previous query failed (refused by the SQL check, or by the database):
 {failure}
 
 Write a corrected query for the same question. Check each table and column against the schema."""

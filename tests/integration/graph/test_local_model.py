@@ -62,3 +62,21 @@ async def test_a_turn_completes_on_a_local_model_that_bizsql_starts_itself(local
     assert out["error"] is None or set(out["error"]) >= {"code", "detail"}
     assert out["usage"]["calls"] >= 1
     assert out["usage"]["input_tokens"] > 0, "the runtime reports the tokens it read"
+
+
+async def test_the_eval_counts_a_prompt_as_the_runtime_reads_it(local_deps: Deps) -> None:
+    """The eval's prompt tokens for a local model come from its own tokenizer and chat template."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from bizsql.evals.tokens import GgufCounter
+    from bizsql.llm_providers import provider_model
+
+    chosen = provider_model(local_deps.settings)  # the runtime the fixture started, not a second one
+    assert chosen is not None
+    messages = [
+        SystemMessage("You write PostgreSQL.\nCREATE TABLE stores (id integer, state text, city text);"),
+        HumanMessage("How many stores do we have in California? Answer in one word."),
+    ]
+    reply = await chosen.model.ainvoke(messages)
+    assert reply.usage_metadata is not None
+    assert GgufCounter(installed_model()).count_prompt(messages) == reply.usage_metadata["input_tokens"]

@@ -156,6 +156,38 @@ async def test_drop_table_is_refused_and_never_retried(graph: Any, harness: Harn
     assert len(llm.prompts) == 2, "classify and generate only: a refusal is not sent back for a retry"
 
 
+async def test_an_alias_the_query_never_declares_goes_back_to_the_llm_with_the_guards_reason(
+    graph: Any, harness: Harness
+) -> None:
+    harness.executor.answer = lambda sql: rows_result(["channel", "orders"], [["web", 7]], 1)
+    fixed = "SELECT o.channel, count(*) AS orders FROM orders AS o GROUP BY o.channel"
+    llm = ScriptedChatModel.of(
+        classified("Orders per channel"),
+        draft("SELECT o.channel, count(*) FROM orders GROUP BY o.channel"),
+        draft(fixed),
+        text_answer("Web leads."),
+    )
+    out = await ask(graph, harness, harness.deps(llm), "Orders per channel")
+
+    assert harness.executor.ran == [(fixed, "alice")], "the refused SQL never reached the database"
+    retry_prompt = llm.prompt_text(2)
+    assert "o.channel: nothing named o here" in retry_prompt
+    assert "FROM orders GROUP BY o.channel" in retry_prompt
+    assert (out["attempts"], out["error"], out["sql"], out["answer"]) == (1, None, fixed, "Web leads.")
+
+
+async def test_an_undeclared_alias_is_retried_only_as_often_as_a_database_error(
+    graph: Any, harness: Harness
+) -> None:
+    slip = draft("SELECT x.total FROM orders")
+    llm = ScriptedChatModel.of(classified("Order totals"), *[slip] * (1 + harness.settings.max_sql_retries))
+    out = await ask(graph, harness, harness.deps(llm), "Order totals")
+    assert harness.executor.ran == []
+    assert out["error"] == {"code": "sql_rejected", "detail": "x.total: nothing named x here"}
+    assert out["answer"].startswith("I can't run that query")
+    assert llm.script == [], "no call after the last retry"
+
+
 async def test_follow_up_is_rewritten_with_the_conversation(graph: Any, harness: Harness) -> None:
     deps = harness.deps(
         llm := ScriptedChatModel.of(
