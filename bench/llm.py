@@ -7,8 +7,11 @@ Starts the runtime as BIZSQL_LLM_PROVIDER=local does (``bizsql.local_model``, on
 turn sees. Prompt speed: a prompt of about --prompt-tokens tokens (schema-like text, made unique per
 request so no cached prefix is reused) answered with one token; the count is the server's own (``usage``).
 Generation speed: a short prompt asking for a long answer, streamed, from the first token to the last
-(one streamed chunk is one token). Medians of --repeats runs after one warm-up request. The machine's load
-average is printed with the figures: the runtime's threads share the cores with whatever else runs.
+(one streamed chunk is one token). A prompt read again: the same schema with another question, after an
+unrelated prompt came between (as a turn's classify, SQL and answer prompts alternate), timed against the
+first read; with BIZSQL_LLM_LOCAL_CACHE_MB=0 only the previous request's prefix is kept, so compare the two
+runs. Medians of --repeats runs after one warm-up request. The machine's load average is printed with
+the figures: the runtime's threads share the cores with whatever else runs.
 """
 
 from __future__ import annotations
@@ -70,6 +73,18 @@ def schema_prompt(tokens: int, salt: int) -> str:
     return f"Run {salt}. Which table holds order totals?\n{body}"
 
 
+def reread(client: OpenAI, model: str, args: argparse.Namespace) -> tuple[float, float]:
+    """Medians of (seconds to read a schema prompt first, seconds to read it again with another question
+    after an unrelated prompt)."""
+    first, again = [], []
+    for salt in range(args.repeats):
+        schema = schema_prompt(args.prompt_tokens, 100 + salt)
+        first.append(timed(client, model, f"{schema}\nQuestion 1: which columns hold money?", 1)[2])
+        timed(client, model, schema_prompt(args.prompt_tokens // 4, 200 + salt), 1)  # another prompt between
+        again.append(timed(client, model, f"{schema}\nQuestion 2: which columns are keys?", 1)[2])
+    return statistics.median(first), statistics.median(again)
+
+
 def measure(client: OpenAI, model: str, args: argparse.Namespace) -> dict[str, float]:
     timed(client, model, "Say hi.", 4)  # warm-up: the first request pays for the model's pages
     prompt_rates, prompt_sizes = [], []
@@ -83,7 +98,10 @@ def measure(client: OpenAI, model: str, args: argparse.Namespace) -> dict[str, f
         if made > 0:
             gen_rates.append(made / seconds)
             gen_sizes.append(made + 1)
+    first, again = reread(client, model, args)
     return {
+        "first_read": first,
+        "read_again": again,
         "prompt_tokens": statistics.median(prompt_sizes),
         "prompt_rate": statistics.median(prompt_rates),
         "gen_tokens": statistics.median(gen_sizes or [0]),
@@ -108,9 +126,16 @@ def main() -> None:
     figures = measure(OpenAI(base_url=url, api_key="no-key-needed"), args.model, args)
 
     load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    title = f"{args.model} on {runtime.name}, {threads} threads ({gguf.name}); load average {load_avg}"
+    title = (
+        f"{args.model} on {runtime.name}, {threads} threads ({gguf.name}), prompt cache "
+        f"{settings.llm_local_cache_mb} MB; load average {load_avg}"
+    )
     table = Table(title=title)
-    for column in ("start (s)", "prompt tokens", "prompt tok/s", "generated tokens", "generation tok/s"):
+    columns = (
+        "start (s)", "prompt tokens", "prompt tok/s", "generated tokens", "generation tok/s",
+        "first read (s)", "read again (s)",
+    )  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="right")
     table.add_row(
         f"{load:.1f}",
@@ -118,6 +143,8 @@ def main() -> None:
         f"{figures['prompt_rate']:.1f}",
         f"{figures['gen_tokens']:.0f}",
         f"{figures['gen_rate']:.1f}",
+        f"{figures['first_read']:.1f}",
+        f"{figures['read_again']:.1f}",
     )
     console.print(table)
 
