@@ -1,4 +1,5 @@
-"""Prompt-token counting for the eval report: Mistral's own tokenizer, or an estimate if it cannot load.
+"""Prompt-token counting for the eval report: a local model's own tokenizer (``GgufCounter``), else
+Mistral's, or an estimate if that cannot load.
 
 ``mistral-common`` (a pinned dependency) ships its Tekken tokenizer files inside its wheel
 (``mistral_common/data/``), so it counts offline, with no download from a model hub. It needs
