@@ -30,7 +30,7 @@ HUMAN = """\
 Latest message: {question}"""
 
 HUMAN_WITH_HISTORY = """\
-Latest message: {question}
-
 Earlier turns (oldest first):
-{history}"""
+{history}
+
+Latest message: {question}"""
