@@ -1,8 +1,8 @@
 """classify: database, general or clarify, and the question rewritten to stand alone.
 
-The last few messages come first in the prompt and the latest message last, where a model reads it last
-and rewrites it rather than copying an earlier question (which Qwen2.5-Coder-1.5B did with the latest
-message first: docs/quality.md). A first message needs no rewrite and is kept word for word.
+The latest message comes first in the prompt and only the last few messages follow, so an unrelated new
+question is judged on its own and not merged with the earlier ones. A first message needs no rewrite and
+is kept word for word.
 """
 
 from __future__ import annotations

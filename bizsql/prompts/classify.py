@@ -30,7 +30,7 @@ HUMAN = """\
 Latest message: {question}"""
 
 HUMAN_WITH_HISTORY = """\
-Earlier turns (oldest first):
-{history}
+Latest message: {question}
 
-Latest message: {question}"""
+Earlier turns (oldest first):
+{history}"""

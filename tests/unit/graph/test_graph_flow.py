@@ -203,9 +203,9 @@ async def test_follow_up_is_rewritten_with_the_conversation(graph: Any, harness:
     out = await ask(graph, harness, deps, "and only in Texas?")
 
     classify_prompt = llm.prompt_text(3)
-    assert classify_prompt.index("Latest message: and only in Texas?") > classify_prompt.index(
+    assert classify_prompt.index("Latest message: and only in Texas?") < classify_prompt.index(
         "User: How many orders were placed in 2024?"
-    ), "the history first, the message to rewrite last"
+    ), "the current question comes first, the history second"
     assert "SQL used: SELECT count(*) FROM orders WHERE order_date >= '2024-01-01'" in classify_prompt
     assert out["question"] == "How many orders were placed in 2024 by customers in Texas?"
     assert "Question: How many orders were placed in 2024 by customers in Texas?" in llm.prompt_text(4)
