@@ -74,7 +74,7 @@ class ModelServer(ChildProcessServer):
 
 LLAMA_CPP_BATCH = 64
 """Tokens per decode: the logits a cached state copies (64 × vocabulary × 4 bytes, 39 MB for Qwen), and
-as fast as 512 on this CPU (a 1,398-token prompt read in 10.5 s against 9.6 s; docs/quality.md)."""
+nearly as fast as 512 on this CPU (a 1,398-token prompt read in 10.5 s against 9.6 s; docs/quality.md)."""
 
 
 class LlamaCppPython(ModelServer):
